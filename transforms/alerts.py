@@ -1,0 +1,143 @@
+"""The four alerts, each with a 60 s cooldown per (type, symbol) in exchange time (docs/analytics.md §9).
+
+VOLUME_SPIKE (WARNING): a continuous-session trade larger than 3x the symbol's mean trade over the trailing
+20 minutes (at least 10 trades). PRICE_BREAKOUT (CRITICAL): a trade at the ceiling (giá trần) or floor (giá sàn).
+FOREIGN_ACCELERATION (WARNING): net foreign value changed by >= 1 bn VND and > 30% of its level over 5 minutes.
+BASIS_FLIP (WARNING): the futures basis changed sign.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from transforms import schemas
+from transforms.windows import StreamIndex, arrival_key, arrival_order, cooldown, effective_time
+
+COOLDOWN_S = 60
+SPIKE_WINDOW_S = 1200
+SPIKE_MIN_TRADES = 10
+SPIKE_FACTOR = 3
+FOREIGN_WINDOW_S = 300
+FOREIGN_MIN_VND = 1_000_000_000
+SEVERITY = {"VOLUME_SPIKE": "WARNING", "PRICE_BREAKOUT": "CRITICAL", "FOREIGN_ACCELERATION": "WARNING",
+            "BASIS_FLIP": "WARNING"}
+_CAND = ["session", "seq", "trading_date", "exch_time", "symbol", "_teff", "alert_type", "metric", "threshold", "details"]
+
+
+def _with_teff(frame: pl.DataFrame, ranks: dict[str, int], stream: str = "symbol") -> pl.DataFrame:
+    return frame.with_columns(arrival_key(ranks)).sort("_arr").with_columns(effective_time(stream))
+
+
+def volume_spikes(trades: pl.DataFrame) -> pl.DataFrame:
+    """VOLUME_SPIKE candidates among ``trades`` (arrival order, with ``_teff`` over all trades of the symbol)."""
+    cont = trades.filter(pl.col("phase") == "continuous").sort("symbol", "_arr")
+    if cont.height == 0:
+        return pl.DataFrame()
+    idx = StreamIndex(cont, "symbol")
+    vol = cont.get_column("volume").to_numpy()
+    total = idx.window_sum(vol, SPIKE_WINDOW_S, include_self=False)
+    n = idx.window_count(SPIKE_WINDOW_S, include_self=False)
+    hit = (n >= SPIKE_MIN_TRADES) & (vol * n > SPIKE_FACTOR * total)
+    rows = cont.filter(pl.Series(hit)).with_columns(
+        pl.Series("_sum", total[hit]), pl.Series("_n", n[hit])
+    )
+    details = [f"volume {v} > 3 x mean {s / k:.1f} over {k} trades in 20 min"
+               for v, s, k in rows.select("volume", "_sum", "_n").iter_rows()]
+    return rows.with_columns(
+        pl.lit("VOLUME_SPIKE").alias("alert_type"),
+        pl.col("volume").cast(pl.Float64).alias("metric"),
+        (SPIKE_FACTOR * pl.col("_sum") / pl.col("_n")).alias("threshold"),
+        pl.Series("details", details, dtype=pl.String),
+    ).select(_CAND)
+
+
+def price_breakouts(trades: pl.DataFrame) -> pl.DataFrame:
+    """PRICE_BREAKOUT candidates: trades (not put-through) at or beyond the ceiling or floor."""
+    at_ceiling = (pl.col("ceiling") > 0) & (pl.col("price") >= pl.col("ceiling"))
+    at_floor = (pl.col("floor") > 0) & (pl.col("price") <= pl.col("floor"))
+    rows = trades.filter((pl.col("phase") != "pt") & (at_ceiling.fill_null(False) | at_floor.fill_null(False)))
+    ceiling = at_ceiling.fill_null(False)
+    return rows.with_columns(
+        pl.lit("PRICE_BREAKOUT").alias("alert_type"),
+        pl.col("price").alias("metric"),
+        pl.when(ceiling).then(pl.col("ceiling")).otherwise(pl.col("floor")).alias("threshold"),
+        pl.when(ceiling).then(pl.lit("at ceiling")).otherwise(pl.lit("at floor")).alias("details"),
+    ).select(_CAND)
+
+
+def foreign_accelerations(flow: pl.DataFrame) -> pl.DataFrame:
+    """FOREIGN_ACCELERATION candidates from ``FOREIGN_FLOW`` rows (with ``_arr``/``_teff``)."""
+    f = flow.sort("symbol", "_arr")
+    if f.height == 0:
+        return pl.DataFrame()
+    idx = StreamIndex(f, "symbol")
+    level = f.get_column("cum_net_val_vnd").to_numpy()
+    j = idx.last_at_or_before(FOREIGN_WINDOW_S)
+    prev = np.where(j >= 0, level[np.clip(j, 0, None)], 0)
+    d = level - prev
+    hit = (np.abs(d) >= FOREIGN_MIN_VND) & (10 * np.abs(d) > 3 * np.abs(prev))
+    rows = f.filter(pl.Series(hit)).with_columns(pl.Series("_d", d[hit]), pl.Series("_prev", prev[hit]))
+    details = [f"net foreign value {x:+d} VND in 5 min vs level {p:d} VND" for x, p in rows.select("_d", "_prev").iter_rows()]
+    return rows.with_columns(
+        pl.lit("FOREIGN_ACCELERATION").alias("alert_type"),
+        pl.col("_d").cast(pl.Float64).alias("metric"),
+        pl.col("_prev").cast(pl.Float64).alias("threshold"),
+        pl.Series("details", details, dtype=pl.String),
+    ).select(_CAND)
+
+
+def basis_flips(basis: pl.DataFrame) -> pl.DataFrame:
+    """BASIS_FLIP candidates: a non-zero basis whose sign differs from the previous non-zero one (per contract)."""
+    sign = pl.col("basis_pts").sign()
+    nonzero = pl.when(sign != 0)
+    prev_sign = nonzero.then(sign).otherwise(None).shift(1).forward_fill().over("symbol")
+    prev_basis = nonzero.then(pl.col("basis_pts")).otherwise(None).shift(1).forward_fill().over("symbol")
+    rows = basis.with_columns(prev_sign.alias("_ps"), prev_basis.alias("_pb")).filter(
+        (sign != 0) & pl.col("_ps").is_not_null() & (sign != pl.col("_ps"))
+    )
+    return rows.with_columns(
+        pl.lit("BASIS_FLIP").alias("alert_type"),
+        pl.col("basis_pts").alias("metric"),
+        pl.col("_pb").alias("threshold"),
+        pl.when(pl.col("basis_pts") < 0).then(pl.lit("premium -> discount")).otherwise(pl.lit("discount -> premium"))
+        .alias("details"),
+    ).select(_CAND)
+
+
+def alerts(trades: pl.DataFrame, flow: pl.DataFrame, basis: pl.DataFrame,
+           ranks: dict[str, int] | None = None) -> pl.DataFrame:
+    """All alerts of the day after the cooldown.
+
+    Parameters
+    ----------
+    trades, flow, basis : ``TRADES``, ``FOREIGN_FLOW``, ``BASIS`` tables of the day.
+
+    Returns
+    -------
+    ``transforms.schemas.ALERTS`` sorted by (session, seq, alert_type): severity, symbol, exchange time of the
+    triggering frame, metric (volume in shares / price / net VND change / basis points) and its threshold.
+    """
+    ranks = ranks or arrival_order(trades, flow, basis)
+    candidates = [
+        c for c in (
+            volume_spikes(_with_teff(trades, ranks)),
+            price_breakouts(_with_teff(trades, ranks)),
+            foreign_accelerations(_with_teff(flow, ranks)),
+            basis_flips(_with_teff(basis, ranks)),
+        ) if c.height
+    ]
+    if not candidates:
+        return schemas.empty(schemas.ALERTS)
+    cand = (
+        pl.concat([c.cast({"metric": pl.Float64, "threshold": pl.Float64}) for c in candidates], how="vertical_relaxed")
+        .with_columns(arrival_key(ranks))
+        .sort("_arr", "alert_type")
+    )
+    emitted = cand.filter(cooldown(cand, COOLDOWN_S, by=["alert_type", "symbol"]))
+    return (
+        emitted.with_columns(pl.col("alert_type").replace_strict(SEVERITY, return_dtype=pl.String).alias("severity"))
+        .sort("session", "seq", "alert_type")
+        .select(list(schemas.ALERTS))
+        .cast(dict(schemas.ALERTS))
+    )

@@ -1,0 +1,269 @@
+"""Raw SSI frames -> one typed Polars table per channel, plus the quarantine of frames that cannot be parsed.
+
+The SSI Broadcast argument has three JSON layers (ssi-wire.md §1.3); the raw frame's ``payload`` is the second:
+``{"DataType": "X-TRADE", "Content": "<json string>"}``. Both remaining layers are decoded in bulk by Polars'
+NDJSON reader (several times faster than ``json.loads`` per frame); a batch that fails is split until each bad
+frame is isolated, and only those frames are looked at one by one to say why they failed. Parsing never raises
+on data: every frame ends up in exactly one parsed table or in the quarantine.
+
+Rules: docs/analytics.md §1. Schemas: ``transforms.schemas.PARSED``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import polars as pl
+
+from transforms import schemas
+
+__all__ = ["parse_frames", "wire_fields"]
+
+_CHUNK = 8192  # rows per retry chunk once a bulk decode has failed
+_ENVELOPE = {"DataType": pl.String, "Content": pl.String}
+_INT = (pl.Int64,)
+
+
+def _to_snake(wire: str) -> str:
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", wire)
+    s = re.sub(r"(?<=[A-Za-z])(?=[0-9])", "_", s)
+    return s.lower()
+
+
+def _to_wire(column: str) -> str:
+    return "".join(part.capitalize() for part in column.split("_"))
+
+
+def wire_fields(schema: pl.Schema) -> dict[str, str]:
+    """Wire field name -> column for a parsed table (``BidPrice1`` -> ``bid_price_1``; ssi-wire.md §2).
+
+    The frame-key columns (session, seq, recv_ns, trading_date, exch_time) are not wire fields.
+    """
+    out = {}
+    for col in schema:
+        if col in schemas.FRAME_KEY:
+            continue
+        wire = _to_wire(col)
+        assert _to_snake(wire) == col, (wire, col)
+        out[wire] = col
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- bulk JSON
+
+
+def _ndjson(texts: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Decode a column of one-line JSON objects with an explicit schema (raises on any bad line)."""
+    if texts.len() == 0:
+        return pl.DataFrame(schema=schema)
+    buf = texts.str.join("\n").cast(pl.Binary).item()  # bytes straight from Arrow: no str round trip
+    out = pl.read_ndjson(buf, schema=schema)
+    if out.height != texts.len():  # an empty or multi-object line would shift rows
+        raise ValueError(f"decoded {out.height} rows from {texts.len()} lines")
+    return out
+
+
+def _decode(texts: pl.Series, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, list[int]]:
+    """Bulk-decode ``texts``; returns the decoded rows (all-null where a line failed) and the failed positions."""
+    try:
+        return _ndjson(texts, schema), []
+    except Exception:  # noqa: BLE001 - any decode failure means: find the bad lines
+        pass
+    parts, bad = [], []
+
+    def solve(offset: int, chunk: pl.Series) -> None:
+        try:
+            parts.append(_ndjson(chunk, schema))
+            return
+        except Exception:  # noqa: BLE001
+            if chunk.len() == 1:
+                bad.append(offset)
+                parts.append(pl.DataFrame({k: [None] for k in schema}, schema=schema))
+                return
+        half = chunk.len() // 2
+        solve(offset, chunk.slice(0, half))
+        solve(offset + half, chunk.slice(half))
+
+    for start in range(0, texts.len(), _CHUNK):
+        solve(start, texts.slice(start, _CHUNK))
+    return pl.concat(parts, how="vertical"), bad
+
+
+def _one_line(col: pl.Expr) -> pl.Expr:
+    # A raw newline is only legal between JSON tokens, where a space means the same.
+    return pl.when(col.str.contains("[\r\n]")).then(col.str.replace_all("[\r\n]", " ")).otherwise(col)
+
+
+def _nan_to_null(col: pl.Expr, numeric_fields: list[str]) -> pl.Expr:
+    """``"Field": NaN`` and ``"Field": "NaN"`` -> ``"Field": null`` for numeric wire fields (ssi-wire.md §2.3)."""
+    if not numeric_fields:
+        return col
+    pattern = r'("(?:' + "|".join(map(re.escape, numeric_fields)) + r')"\s*:\s*)"?NaN"?'
+    return pl.when(col.str.contains("NaN", literal=True)).then(col.str.replace_all(pattern, "${1}null")).otherwise(col)
+
+
+# ----------------------------------------------------------------------------------------------- reasons
+
+
+def _loads(text: str) -> object:
+    return json.loads(text)  # accepts bare NaN, like the feed
+
+
+def _envelope_reason(payload: str | None) -> str:
+    if payload is None:
+        return "envelope: empty payload"
+    try:
+        obj = _loads(payload)
+    except ValueError as e:
+        return f"envelope: invalid JSON: {e}"
+    if not isinstance(obj, dict):
+        return f"envelope: not a JSON object but {type(obj).__name__}"
+    return "envelope: cannot decode DataType/Content"
+
+
+def _content_reason(content: str, wire_types: dict[str, pl.DataType]) -> str:
+    try:
+        obj = _loads(content)
+    except ValueError as e:
+        return f"content: invalid JSON: {e}"
+    if not isinstance(obj, dict):
+        return f"content: not a JSON object but {type(obj).__name__}"
+    for name, dtype in wire_types.items():
+        value = obj.get(name)
+        if dtype.is_numeric() and isinstance(value, str) and value != "NaN":
+            return f"field {name}: not a number: {value[:40]!r}"
+        if dtype.is_numeric() and isinstance(value, (list, dict)):
+            return f"field {name}: not a number"
+    return "content: cannot decode"
+
+
+# ----------------------------------------------------------------------------------------------- parsing
+
+
+def _rejecter(sink: list[pl.DataFrame]):
+    """A function that appends rows (raw columns + a reason, given as an expression or one string per row)."""
+
+    def reject(rows: pl.DataFrame, reason: pl.Expr | list[str]) -> None:
+        if rows.height:
+            reason_col = pl.Series("reason", reason, dtype=pl.String) if isinstance(reason, list) else reason.alias("reason")
+            sink.append(rows.with_columns(reason_col).select("_i", "session", "seq", "recv_ns", "data_type", "payload", "reason"))
+
+    return reject
+
+
+def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[str, pl.DataFrame]:
+    """Parse raw frames into typed per-channel tables and a quarantine.
+
+    Parameters
+    ----------
+    raw : the raw frame record (design.md §3): session String, seq UInt64, recv_ns Int64 (UTC ns),
+        data_type String (nullable), payload String (the Broadcast argument verbatim), cursor String,
+        source String. Any order; output follows arrival order (session, seq).
+    trading_date : the lake partition date; used for frames without ``TradingDate`` (older B frames).
+
+    Returns
+    -------
+    dict with the parsed tables ``x_trade, x_quote, x, foreign_room, index, bar, status, odd_lot`` (schemas in
+    ``transforms.schemas.PARSED``: frame key, then the wire fields in snake_case; prices Float64 VND or points,
+    volumes Int64 shares/contracts, values Float64 VND, exch_time Datetime[us, Asia/Ho_Chi_Minh]) and
+    ``quarantine`` (raw columns + ``reason``). Every input frame is in exactly one of them.
+
+    Notes
+    -----
+    Never raises on data (docs/analytics.md §1 gives each quarantine reason). References: ssi-wire.md §1.3, §2.
+    """
+    frames = raw.sort("session", "seq", maintain_order=True).with_row_index("_i")
+    quarantine: list[pl.DataFrame] = []
+
+    reject = _rejecter(quarantine)
+
+    # Layer 2: the Broadcast argument {"DataType", "Content"}.
+    payloads = frames.select(_one_line(pl.col("payload").fill_null(""))).to_series()
+    env, bad = _decode(payloads, _ENVELOPE)
+    frames = frames.with_columns(env.get_column("DataType").alias("_dt"), env.get_column("Content").alias("_content"))
+    if bad:
+        bad_rows = frames[bad]
+        reject(bad_rows, [_envelope_reason(p) for p in bad_rows.get_column("payload").to_list()])
+        frames = frames.filter(~pl.col("_i").is_in(bad_rows.get_column("_i").implode()))
+    frames = frames.with_columns(pl.col("_dt").str.strip_chars().str.to_uppercase().alias("_channel"))
+    reject(frames.filter(pl.col("_dt").is_null()), pl.lit("envelope: no DataType"))
+    reject(frames.filter(pl.col("_dt").is_not_null() & pl.col("_content").is_null()), pl.lit("envelope: no Content"))
+    unsupported = frames.filter(pl.col("_content").is_not_null() & ~pl.col("_channel").is_in(list(schemas.PARSED)))
+    reject(unsupported, pl.format("unsupported DataType '{}'", pl.col("_dt")))
+    frames = frames.filter(pl.col("_content").is_not_null() & pl.col("_channel").is_in(list(schemas.PARSED)))
+
+    out: dict[str, pl.DataFrame] = {}
+    for channel, (name, schema) in schemas.PARSED.items():
+        rows = frames.filter(pl.col("_channel") == channel)
+        table, rejected = _parse_channel(rows, channel, schema, trading_date)
+        out[name] = table
+        quarantine.extend(rejected)
+
+    q = pl.concat(quarantine, how="vertical") if quarantine else None
+    out["quarantine"] = (
+        q.sort("_i").drop("_i").select(list(schemas.QUARANTINE)).cast(dict(schemas.QUARANTINE))
+        if q is not None
+        else schemas.empty(schemas.QUARANTINE)
+    )
+    return out
+
+
+def _parse_channel(
+    rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    fields = wire_fields(schema)
+    wire_types = {w: (pl.Float64 if schema[c] in _INT else schema[c]) for w, c in fields.items()}
+    time_fields = {"TradingDate": pl.String, "Time": pl.String, "TradingTime": pl.String}
+    decode_schema = {**wire_types, **time_fields}
+    numeric = [w for w, t in wire_types.items() if t.is_numeric()]
+    rejected: list[pl.DataFrame] = []
+    reject = _rejecter(rejected)
+
+    content = rows.select(_nan_to_null(_one_line(pl.col("_content")), numeric)).to_series()
+    decoded, bad = _decode(content, decode_schema)
+    rows = pl.concat([rows, decoded], how="horizontal")
+    if bad:
+        bad_rows = rows[bad]
+        reject(bad_rows, [_content_reason(c, wire_types) for c in bad_rows.get_column("_content").to_list()])
+        rows = rows.filter(~pl.col("_i").is_in(bad_rows.get_column("_i").implode()))
+
+    key = "IndexId" if channel == "MI" else "Symbol"
+    rows = rows.with_columns(pl.col(key).str.strip_chars())
+    missing_key = pl.col(key).is_null() | (pl.col(key) == "")
+    reject(rows.filter(missing_key), pl.lit(f"missing {key}"))
+    rows = rows.filter(~missing_key)
+
+    fallback = pl.lit(trading_date, pl.Date) if trading_date is not None else pl.lit(None, pl.Date)
+    parsed_date = pl.col("TradingDate").str.strip_chars().str.strptime(pl.Date, "%d/%m/%Y", strict=False)
+    time_text = pl.coalesce(pl.col("Time"), pl.col("TradingTime")).str.strip_chars()
+    parsed_time = time_text.str.strptime(pl.Time, "%H:%M:%S", strict=False)
+    rows = rows.with_columns(
+        pl.when(pl.col("TradingDate").is_null()).then(fallback).otherwise(parsed_date).alias("trading_date"),
+        parsed_time.alias("_time"),
+        time_text.alias("_time_text"),
+    )
+    bad_date = pl.col("TradingDate").is_not_null() & pl.col("trading_date").is_null()
+    reject(rows.filter(bad_date), pl.format("bad TradingDate '{}'", pl.col("TradingDate")))
+    rows = rows.filter(~bad_date)
+    no_date = pl.col("trading_date").is_null()
+    reject(rows.filter(no_date), pl.lit("missing TradingDate"))
+    rows = rows.filter(~no_date)
+    reject(rows.filter(pl.col("_time_text").is_null()), pl.lit("missing Time"))
+    reject(rows.filter(pl.col("_time_text").is_not_null() & pl.col("_time").is_null()),
+           pl.format("bad Time '{}'", pl.col("_time_text")))
+    rows = rows.filter(pl.col("_time").is_not_null())
+
+    exch_time = pl.col("trading_date").dt.combine(pl.col("_time"), "us").dt.replace_time_zone(schemas.TZ)
+    columns: list[pl.Expr] = [
+        pl.col("session"), pl.col("seq"), pl.col("recv_ns"), pl.col("trading_date"), exch_time.alias("exch_time")
+    ]
+    for wire, col in fields.items():
+        expr = pl.col(wire)
+        if schema[col] in _INT:
+            expr = expr.round(0).cast(pl.Int64)
+        columns.append(expr.alias(col))
+    table = rows.select(columns).cast(dict(schema))
+    return table, rejected
+

@@ -1,0 +1,196 @@
+"""Trades from the parsed channels, with session phase and aggressor side (docs/analytics.md §3).
+
+Source per symbol: X-TRADE, else the TotalVol deltas of X, else B. Classification: call-auction prints are
+neutral; otherwise the quote rule against the latest book that arrived strictly before the trade; without a
+book, the tick rule. SSI's own ``Side`` is kept as ``vendor_side``.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+import polars as pl
+
+from transforms import market, schemas
+from transforms.reference_data import listed_exchanges
+from transforms.windows import arrival_key, arrival_order
+
+_COMMON = [
+    "session", "seq", "trading_date", "exch_time", "symbol", "_exchange", "_market_id", "source", "price", "volume",
+    "ref_price", "ceiling", "floor", "trading_session", "vendor_side",
+]
+
+
+def _x_trade_trades(x_trade: pl.DataFrame) -> pl.DataFrame:
+    repeat_key = pl.struct("symbol", "exch_time", "last_price", "last_vol", "total_vol")
+    return (
+        x_trade.filter(repeat_key.is_first_distinct())
+        .filter((pl.col("last_price") > 0) & (pl.col("last_vol") > 0))
+        .select(
+            "session", "seq", "trading_date", "exch_time", "symbol",
+            pl.col("exchange").alias("_exchange"), pl.col("market_id").alias("_market_id"),
+            pl.lit("X-TRADE").alias("source"), pl.col("last_price").alias("price"), pl.col("last_vol").alias("volume"),
+            "ref_price", "ceiling", "floor", "trading_session", pl.col("side").alias("vendor_side"),
+        )
+    )
+
+
+def _x_snapshot_trades(x: pl.DataFrame) -> pl.DataFrame:
+    prev_max = pl.col("total_vol").cum_max().shift(1).over("symbol")
+    return (
+        x.filter(pl.col("total_vol").is_not_null())
+        .with_columns((pl.col("total_vol") - prev_max).alias("_delta"))
+        .filter((pl.col("_delta") > 0) & (pl.col("last_price") > 0))
+        .select(
+            "session", "seq", "trading_date", "exch_time", "symbol",
+            pl.col("exchange").alias("_exchange"), pl.col("market_id").alias("_market_id"),
+            pl.lit("X").alias("source"), pl.col("last_price").alias("price"), pl.col("_delta").alias("volume"),
+            "ref_price", "ceiling", "floor", "trading_session", pl.col("side").alias("vendor_side"),
+        )
+    )
+
+
+def _bar_trades(bar: pl.DataFrame) -> pl.DataFrame:
+    null_f, null_s = pl.lit(None, pl.Float64), pl.lit(None, pl.String)
+    return bar.filter(~market.is_index_expr(pl.col("symbol")) & (pl.col("close") > 0) & (pl.col("volume") > 0)).select(
+        "session", "seq", "trading_date", "exch_time", "symbol", null_s.alias("_exchange"), null_s.alias("_market_id"),
+        pl.lit("B").alias("source"), pl.col("close").alias("price"), "volume",
+        null_f.alias("ref_price"), null_f.alias("ceiling"), null_f.alias("floor"),
+        null_s.alias("trading_session"), null_s.alias("vendor_side"),
+    )
+
+
+def normalize_exchange_expr(col: pl.Expr) -> pl.Expr:
+    """Vectorized :func:`transforms.market.normalize_exchange`."""
+    e = col.str.strip_chars().str.to_uppercase()
+    return pl.when(e == "DER").then(pl.lit(market.DERIVATIVES)).when(e == "").then(None).otherwise(e)
+
+
+def resolve_exchange_expr(symbol: pl.Expr, exchange: pl.Expr, market_id: pl.Expr) -> pl.Expr:
+    """Vectorized :func:`transforms.market.resolve_exchange`."""
+    from_list = symbol.str.to_uppercase().replace_strict(listed_exchanges(), default=None, return_dtype=pl.String)
+    futures = pl.when(symbol.str.to_uppercase().str.starts_with(market.FUTURES_PREFIX)).then(pl.lit(market.DERIVATIVES))
+    return pl.coalesce(normalize_exchange_expr(exchange), normalize_exchange_expr(market_id), from_list, futures)
+
+
+def phase_expr() -> pl.Expr:
+    """Session phase from exchange, TradingSession and time of day (docs/analytics.md §3; design.md §7)."""
+    s = pl.col("trading_session").str.strip_chars().str.to_uppercase()
+    e = pl.col("exchange")
+    hms = pl.col("exch_time").dt.time()
+    return (
+        pl.when(s == "PT").then(pl.lit("pt"))
+        .when(s == "ATO").then(pl.lit("ato"))
+        .when(s == "ATC").then(pl.lit("atc"))
+        .when(e == market.DERIVATIVES).then(pl.when(hms >= time(14, 30)).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
+        .when(e == "UPCOM").then(pl.lit("continuous"))
+        .when(e == "HNX").then(pl.when(hms >= time(14, 30)).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
+        .when(hms <= time(9, 15)).then(pl.lit("ato"))
+        .when(hms >= time(14, 30)).then(pl.lit("atc"))
+        .otherwise(pl.lit("continuous"))
+    )
+
+
+def trade_sources(parsed: dict[str, pl.DataFrame]) -> dict[str, str]:
+    """Symbol -> the channel its trades come from today: X-TRADE, else X, else B (index symbols excluded)."""
+    out: dict[str, str] = {}
+    for channel, table in (("B", "bar"), ("X", "x"), ("X-TRADE", "x_trade")):
+        for sym in parsed[table].get_column("symbol").unique().to_list():
+            if channel != "B" or not market.is_index_symbol(sym):
+                out[sym] = channel
+    return out
+
+
+def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None = None) -> pl.DataFrame:
+    """All trades of the day, classified.
+
+    Parameters
+    ----------
+    parsed : the tables of :func:`transforms.parse.parse_frames` (x_trade, x, bar for trades; x_quote, x for
+        books), each in arrival order.
+    ranks : capture-session ranks shared with the other tables (:func:`transforms.windows.arrival_order`).
+
+    Returns
+    -------
+    ``transforms.schemas.TRADES``, one row per trade in arrival order: price Float64 (VND or points),
+    volume Int64 (shares/contracts), value_vnd Int64, phase, aggressor_side, rule, vendor_side.
+    """
+    sources = trade_sources(parsed)
+    by_source = {src: [s for s, v in sources.items() if v == src] for src in ("X-TRADE", "X", "B")}
+    parts = [
+        _x_trade_trades(parsed["x_trade"].filter(pl.col("symbol").is_in(by_source["X-TRADE"]))),
+        _x_snapshot_trades(parsed["x"].filter(pl.col("symbol").is_in(by_source["X"]))),
+        _bar_trades(parsed["bar"].filter(pl.col("symbol").is_in(by_source["B"]))),
+    ]
+    trades = pl.concat([p.select(_COMMON) for p in parts], how="vertical_relaxed")
+    ranks = ranks or arrival_order(trades, parsed["x_quote"], parsed["x"])
+    trades = (
+        trades.with_columns(arrival_key(ranks))
+        .sort("_arr")
+        .with_columns(resolve_exchange_expr(pl.col("symbol"), pl.col("_exchange"), pl.col("_market_id")).alias("exchange"))
+        .with_columns(
+            market.round_half_up_expr(
+                pl.col("price") * pl.col("volume").cast(pl.Float64) * market.multiplier_expr(pl.col("symbol"), pl.col("exchange"))
+            ).alias("value_vnd"),
+            phase_expr().alias("phase"),
+        )
+    )
+    trades = _attach_book(trades, parsed, ranks)
+    trades = _attach_tick_reference(trades)
+    return _classify(trades).select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
+
+
+def _attach_book(trades: pl.DataFrame, parsed: dict[str, pl.DataFrame], ranks: dict[str, int]) -> pl.DataFrame:
+    """Join each trade with the latest X-QUOTE / X book of its symbol that arrived strictly before it."""
+    cols = ["session", "seq", "symbol", "bid_price_1", "ask_price_1"]
+    books = (
+        pl.concat([parsed["x_quote"].select(cols), parsed["x"].select(cols)], how="vertical")
+        .with_columns(arrival_key(ranks))
+        .sort("_arr")
+        .select("_arr", "symbol", pl.col("bid_price_1").alias("_bid"), pl.col("ask_price_1").alias("_ask"),
+                pl.lit(True).alias("_has_book"))
+    )
+    return trades.join_asof(
+        books, on="_arr", by="symbol", strategy="backward", allow_exact_matches=False, check_sortedness=False
+    )
+
+
+def _attach_tick_reference(trades: pl.DataFrame) -> pl.DataFrame:
+    """``_tick_ref``: the most recent earlier non-put-through price of the symbol that differs from this one."""
+    history = trades.filter(pl.col("phase") != "pt").select("_arr", "symbol", "price")
+    prev = pl.col("price").shift(1).over("symbol")
+    history = history.with_columns(
+        pl.when(pl.col("price") != prev).then(prev).otherwise(None).forward_fill().over("symbol").alias("_tick_ref")
+    )
+    return trades.join(history.select("_arr", "_tick_ref"), on="_arr", how="left", maintain_order="left")
+
+
+def _classify(trades: pl.DataFrame) -> pl.DataFrame:
+    bid, ask, price = pl.col("_bid").fill_null(0.0), pl.col("_ask").fill_null(0.0), pl.col("price")
+    usable = pl.col("_has_book").fill_null(False) & ((bid > 0) | (ask > 0))
+    ref = pl.col("_tick_ref")
+    auction = pl.col("phase").is_in(["ato", "atc"])
+    side = (
+        pl.when(auction | (pl.col("phase") == "pt")).then(pl.lit("neutral"))
+        .when(usable).then(
+            pl.when((ask > 0) & (price >= ask)).then(pl.lit("buy"))
+            .when((bid > 0) & (price <= bid)).then(pl.lit("sell"))
+            .otherwise(pl.lit("neutral"))
+        )
+        .when(ref.is_null()).then(pl.lit("neutral"))
+        .when(price > ref).then(pl.lit("buy"))
+        .otherwise(pl.lit("sell"))
+    )
+    rule = (
+        pl.when(auction).then(pl.lit("auction"))
+        .when(pl.col("phase") == "pt").then(pl.lit("none"))
+        .when(usable).then(pl.lit("quote"))
+        .when(ref.is_null()).then(pl.lit("none"))
+        .otherwise(pl.lit("tick"))
+    )
+    return trades.with_columns(
+        side.alias("aggressor_side"),
+        rule.alias("rule"),
+        pl.when(usable & (bid > 0)).then(bid).alias("best_bid"),
+        pl.when(usable & (ask > 0)).then(ask).alias("best_ask"),
+    )

@@ -1,0 +1,115 @@
+"""Exchange-time windows over arrival-ordered streams, vectorized.
+
+Every window rule of docs/analytics.md is "rows of the same stream that arrived no later than row i whose
+effective time lies in an interval ending at or before ``t_eff_i``". With ``t_eff`` non-decreasing inside a stream
+(it is a running maximum), sorting by (stream, arrival) makes the composite key ``stream * SPAN + t_eff`` globally
+non-decreasing, so each window bound is one ``numpy.searchsorted`` and each window sum a difference of prefix sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from transforms.schemas import EXCH_TIME
+
+_SPAN = 10**9  # seconds between two streams' keys: more than any span of exchange time plus any window
+
+
+def arrival_order(*frames: pl.DataFrame) -> dict[str, int]:
+    """Rank of every capture session seen in ``frames`` (lexicographic), for :func:`arrival_key`."""
+    sessions: set[str] = set()
+    for f in frames:
+        if f.height:
+            sessions.update(f.get_column("session").unique().to_list())
+    return {s: i for i, s in enumerate(sorted(sessions))}
+
+
+def arrival_key(ranks: dict[str, int]) -> pl.Expr:
+    """One Int64 that sorts like ``(session, seq)``: session rank in the high bits, seq in the low 40 bits."""
+    rank = pl.col("session").replace_strict(ranks, return_dtype=pl.Int64)
+    return (rank * (1 << 40) + pl.col("seq").cast(pl.Int64)).alias("_arr")
+
+
+def effective_time(stream: str | list[str]) -> pl.Expr:
+    """``t_eff``: running max of ``exch_time`` in arrival order within the stream, as Int64 seconds.
+
+    The frame must already be in arrival order.
+    """
+    secs = pl.col("exch_time").dt.replace_time_zone(None).dt.epoch("s")
+    return secs.cum_max().over(stream).alias("_teff")
+
+
+class StreamIndex:
+    """Search structure over one frame sorted by (stream, arrival) with an Int64 ``_teff`` column.
+
+    Parameters
+    ----------
+    frame : rows sorted by stream then arrival; ``stream`` names its grouping column(s).
+    """
+
+    def __init__(self, frame: pl.DataFrame, stream: str | list[str]) -> None:
+        codes = frame.select(pl.struct(stream).rank("dense").cast(pl.Int64)).to_series().to_numpy()
+        teff = frame.get_column("_teff").to_numpy().astype(np.int64)
+        base = teff.min() if teff.size else 0
+        self.key = codes * _SPAN + (teff - base)
+        self.codes = codes
+        self.n = len(self.key)
+
+    def first_after(self, offset_s: int) -> np.ndarray:
+        """Per row i: the first index j with ``t_eff_j > t_eff_i - offset_s`` (within i's stream)."""
+        return np.searchsorted(self.key, self.key - offset_s, side="right")
+
+    def window_sum(self, values: np.ndarray, lo_s: int, hi_s: int = 0, *, include_self: bool = True) -> np.ndarray:
+        """Sum of ``values_j`` over rows j of i's stream with ``t_eff_i - lo_s < t_eff_j <= t_eff_i - hi_s``.
+
+        With ``hi_s == 0`` the window ends at row i itself (``include_self``) or just before it; rows that arrived
+        after i are never included.
+        """
+        prefix = np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
+        start = self.first_after(lo_s)
+        if hi_s == 0:
+            stop = np.arange(self.n) + (1 if include_self else 0)
+        else:
+            stop = self.first_after(hi_s)
+        stop = np.maximum(stop, start)
+        return prefix[stop] - prefix[start]
+
+    def window_count(self, lo_s: int, *, include_self: bool = True) -> np.ndarray:
+        """Number of rows j <= i (or < i) of i's stream with ``t_eff_j > t_eff_i - lo_s``."""
+        stop = np.arange(self.n) + (1 if include_self else 0)
+        return np.maximum(stop - self.first_after(lo_s), 0)
+
+    def last_at_or_before(self, offset_s: int) -> np.ndarray:
+        """Per row i: index of the latest row j of i's stream with ``t_eff_j <= t_eff_i - offset_s``, or -1."""
+        j = np.searchsorted(self.key, self.key - offset_s, side="right") - 1
+        ok = (j >= 0) & (self.codes[np.clip(j, 0, None)] == self.codes)
+        return np.where(ok, j, -1)
+
+
+def cooldown(
+    candidates: pl.DataFrame, seconds: int, *, by: list[str], time_col: str = "_teff"
+) -> pl.Series:
+    """Boolean mask: which candidates (in arrival order) are emitted under a per-``by`` cooldown.
+
+    A candidate is emitted when its group has emitted none yet or ``t - t_last_emitted >= seconds``; suppressed
+    candidates do not restart the cooldown (docs/analytics.md §9). Sequential by nature, so a plain loop over the
+    candidates only (they are few compared with frames).
+    """
+    last: dict[tuple, int] = {}
+    keep = []
+    groups = candidates.select(by).rows()
+    times = candidates.get_column(time_col).to_list()
+    for g, t in zip(groups, times, strict=True):
+        prev = last.get(g)
+        if prev is None or t - prev >= seconds:
+            last[g] = t
+            keep.append(True)
+        else:
+            keep.append(False)
+    return pl.Series("_emit", keep, dtype=pl.Boolean)
+
+
+def minute_floor(col: str = "exch_time") -> pl.Expr:
+    """Start of the exchange-time minute, same dtype (Datetime[us, Asia/Ho_Chi_Minh])."""
+    return pl.col(col).dt.truncate("1m").cast(EXCH_TIME)

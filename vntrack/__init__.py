@@ -1,0 +1,1 @@
+"""VN Stock Tracker: the ``vntrack`` CLI and the project-wide settings."""

@@ -1,0 +1,60 @@
+"""Shared pytest fixtures: paths of the real recordings and lakes built from them.
+
+Keep fixtures here generic (usable by any test module); module-specific ones belong in their test module.
+Fixture files and their provenance: tests/fixtures/README.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SSI_B = FIXTURES / "ssi" / "quelam96lact_fixtures" / "ssi_b_messages.jsonl"
+SSI_MI = FIXTURES / "ssi" / "quelam96lact_fixtures" / "ssi_mi_messages.jsonl"
+SSI_SINGLE_FRAMES = FIXTURES / "ssi" / "single_frames.jsonl"
+KBS_HPG = FIXTURES / "kbs-ticks" / "HPG.csv"
+KBS_TCB = FIXTURES / "kbs-ticks" / "TCB.csv"
+
+REAL_DAY = date(2026, 7, 20)
+"""The trading date of the real B + MI recordings (B also holds 3 frames of 2026-07-17)."""
+
+
+@pytest.fixture(name="fixtures_dir", scope="session")
+def fixture_fixtures_dir() -> Path:
+    """``tests/fixtures``: the real recordings (read-only; never modify them)."""
+    return FIXTURES
+
+
+@pytest.fixture(name="lake")
+def fixture_lake(tmp_path: Path) -> Path:
+    """An empty lake root for one test (the directory itself is not created yet, as in a fresh install)."""
+    return tmp_path / "lake"
+
+
+@pytest.fixture(name="lake_real_day", scope="session")
+def fixture_lake_real_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake holding the real SSI B and MI recordings of :data:`REAL_DAY`, imported once per test session.
+
+    Shared by every test that asks for it: read from it, never write to it (use ``lake`` for that).
+    """
+    from capture.importers import import_paths
+
+    lake = tmp_path_factory.mktemp("lake_real_day") / "lake"
+    import_paths(lake, [SSI_B, SSI_MI])
+    return lake
+
+
+@pytest.fixture(name="lake_kbs", scope="session")
+def fixture_lake_kbs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake holding the real KBS ticks of HPG (2026-02-13) and TCB (2026-02-23) as X-TRADE frames.
+
+    Shared: read from it, never write to it.
+    """
+    from capture.importers import import_paths
+
+    lake = tmp_path_factory.mktemp("lake_kbs") / "lake"
+    import_paths(lake, [KBS_HPG, KBS_TCB])
+    return lake

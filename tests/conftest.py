@@ -6,10 +6,20 @@ Fixture files and their provenance: tests/fixtures/README.md.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles, picked with HYPOTHESIS_PROFILE (as polars' parametric tests do): "ci" is the default,
+# "thorough" runs ten times more examples for a local deep check.
+settings.register_profile("ci", max_examples=150, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=1500, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SSI_B = FIXTURES / "ssi" / "quelam96lact_fixtures" / "ssi_b_messages.jsonl"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import KBS_HPG, KBS_TCB, SSI_B, SSI_MI, SSI_SINGLE_FRAMES
+from tests.conftest import KBS_HPG, KBS_TCB, SSI_B, SSI_MI, SSI_SINGLE_FRAMES
 
 from capture import import_kbs
 from capture.exchange_time import exchange_time_ns, parse_time_of_day, parse_trading_date

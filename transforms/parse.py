@@ -88,7 +88,7 @@ def _decode(texts: pl.Series, schema: dict[str, pl.DataType]) -> tuple[pl.DataFr
 
     for start in range(0, texts.len(), _CHUNK):
         solve(start, texts.slice(start, _CHUNK))
-    return pl.concat(parts, how="vertical"), bad
+    return pl.concat(parts, how="vertical").rechunk(), bad
 
 
 def _one_line(col: pl.Expr) -> pl.Expr:
@@ -191,7 +191,7 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
     reject(frames.filter(pl.col("_dt").is_null()), pl.lit("envelope: no DataType"))
     reject(frames.filter(pl.col("_dt").is_not_null() & pl.col("_content").is_null()), pl.lit("envelope: no Content"))
     unsupported = frames.filter(pl.col("_content").is_not_null() & ~pl.col("_channel").is_in(list(schemas.PARSED)))
-    reject(unsupported, pl.format("unsupported DataType '{}'", pl.col("_dt")))
+    reject(unsupported, pl.concat_str(pl.lit("unsupported DataType '"), pl.col("_dt"), pl.lit("'")))
     frames = frames.filter(pl.col("_content").is_not_null() & pl.col("_channel").is_in(list(schemas.PARSED)))
 
     out: dict[str, pl.DataFrame] = {}
@@ -245,14 +245,14 @@ def _parse_channel(
         time_text.alias("_time_text"),
     )
     bad_date = pl.col("TradingDate").is_not_null() & pl.col("trading_date").is_null()
-    reject(rows.filter(bad_date), pl.format("bad TradingDate '{}'", pl.col("TradingDate")))
+    reject(rows.filter(bad_date), pl.concat_str(pl.lit("bad TradingDate '"), pl.col("TradingDate"), pl.lit("'")))
     rows = rows.filter(~bad_date)
     no_date = pl.col("trading_date").is_null()
     reject(rows.filter(no_date), pl.lit("missing TradingDate"))
     rows = rows.filter(~no_date)
     reject(rows.filter(pl.col("_time_text").is_null()), pl.lit("missing Time"))
     reject(rows.filter(pl.col("_time_text").is_not_null() & pl.col("_time").is_null()),
-           pl.format("bad Time '{}'", pl.col("_time_text")))
+           pl.concat_str(pl.lit("bad Time '"), pl.col("_time_text"), pl.lit("'")))
     rows = rows.filter(pl.col("_time").is_not_null())
 
     exch_time = pl.col("trading_date").dt.combine(pl.col("_time"), "us").dt.replace_time_zone(schemas.TZ)

@@ -1,0 +1,5 @@
+"""Reports: DuckDB SQL over the lake's curated tables; the daily HTML / Markdown report (design.md §1)."""
+
+from reports.daily import ReportPaths, build_report
+
+__all__ = ["ReportPaths", "build_report"]

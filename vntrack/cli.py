@@ -1,0 +1,15 @@
+"""The ``vntrack`` command line: one Typer root, one module per command group (vntrack/commands/)."""
+
+from __future__ import annotations
+
+import typer
+
+from vntrack.commands.lake import import_command
+from vntrack.commands.replay import replay_command
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="VN Stock Tracker: record and replay the SSI feed.")
+app.command("import")(import_command)
+app.command("replay")(replay_command)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

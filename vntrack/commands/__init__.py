@@ -1,0 +1,1 @@
+"""One module per ``vntrack`` command group; each command parses arguments and calls one library function."""

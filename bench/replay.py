@@ -132,7 +132,7 @@ def main() -> None:
     args = ap.parse_args()
 
     raw = build_day(args.replicas)
-    counts = raw.select(pl.col("payload").str.extract(r'"DataType":"([^"]+)"').alias("dt")).group_by("dt").len()
+    counts = raw.select(pl.col("payload").str.extract(r'"DataType": ?"([^"]+)"').alias("dt")).group_by("dt").len()
     print(f"input: {raw.height:,} frames, {raw.get_column('payload').str.len_bytes().sum() / 1e6:.0f} MB "
           f"({', '.join(f'{d}={n:,}' for d, n in sorted(counts.rows(), key=lambda r: str(r[0])))})")
     print(f"machine: {platform.machine()}, {platform.processor() or platform.system()}, "

@@ -28,7 +28,8 @@ def replay_command(
     if not days:
         console.print(f"[red]error:[/red] the lake {settings.lake} is empty: run `vntrack import PATH...` first")
         raise typer.Exit(1)
-    table = Table("date", "frames", "trades", "quarantined", "alerts", "seconds", "report", title="replay")
+    table = Table("date", "frames", "trades", "quarantined", "alerts", "seconds", title="replay")
+    reports = []
     for day in days:
         try:
             r = replay_day(settings, day)
@@ -36,6 +37,8 @@ def replay_command(
             console.print(f"[red]error:[/red] {e}")
             raise typer.Exit(1) from e
         table.add_row(day.isoformat(), f"{r.frames:,}", f"{r.rows['trades']:,}", f"{r.quarantined:,}",
-                      f"{r.rows['alerts']:,}", f"{r.seconds:.2f}", str(r.report_html))
+                      f"{r.rows['alerts']:,}", f"{r.seconds:.2f}")
+        reports.append(r)
     console.print(table)
-    console.print(f"reports in {settings.reports_root}")
+    for r in reports:
+        print(f"report {r.day}: {r.report_html.resolve()}  (summary: {r.report_markdown.resolve()})")

@@ -171,7 +171,7 @@ FROM cmp LEFT JOIN splits AS s ON s.symbol = cmp.symbol
 """
 
 #: Volume split per symbol and phase for the stacked bars; symbols by total value, phases with volume only.
-PHASE_BARS = f"""
+PHASE_BARS = """
 WITH ranked AS (
     SELECT symbol, value_vnd FROM session_stats WHERE phase = 'total'
 )

@@ -122,7 +122,7 @@ def frame_sequences(draw) -> list[str]:
                                    "Declines": draw(st.integers(0, 3)), "NoChanges": 1, "TotalValue": 1e9}))
         elif kind == "fut":
             fp = round(vn30 + draw(st.sampled_from([-0.5, 0.0, 0.5, 1.2])), 1)
-            out.append(wire("X-TRADE", {**base, "Symbol": draw(st.sampled_from([FUT, "VN30F2609"])),
+            out.append(wire("X-TRADE", {**base, "Symbol": draw(st.sampled_from([FUT, FUT, "VN30F2609", "VN30"])),
                                         "LastPrice": fp, "LastVol": 5.0, "Exchange": "DERIVATIVES",
                                         "TradingSession": "LO", "Ceiling": 1400.0, "Floor": 1200.0, "RefPrice": 1300.0}))
         elif kind == "burst":  # 9-11 small continuous trades, then one of 3x the mean (no alert) or more

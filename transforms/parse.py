@@ -230,7 +230,6 @@ def _parse_channel(
         rows = rows.filter(~pl.col("_i").is_in(bad_rows.get_column("_i").implode()))
 
     key = "IndexId" if channel == "MI" else "Symbol"
-    rows = rows.with_columns(pl.col(key).str.strip_chars())
     missing_key = pl.col(key).is_null() | (pl.col(key) == "")
     reject(rows.filter(missing_key), pl.lit(f"missing {key}"))
     rows = rows.filter(~missing_key)

@@ -52,7 +52,7 @@ def _x_snapshot_trades(x: pl.DataFrame) -> pl.DataFrame:
 
 def _bar_trades(bar: pl.DataFrame) -> pl.DataFrame:
     null_f, null_s = pl.lit(None, pl.Float64), pl.lit(None, pl.String)
-    return bar.filter(~market.is_index_expr(pl.col("symbol")) & (pl.col("close") > 0) & (pl.col("volume") > 0)).select(
+    return bar.filter((pl.col("close") > 0) & (pl.col("volume") > 0)).select(
         "session", "seq", "trading_date", "exch_time", "symbol", null_s.alias("_exchange"), null_s.alias("_market_id"),
         pl.lit("B").alias("source"), pl.col("close").alias("price"), "volume",
         null_f.alias("ref_price"), null_f.alias("ceiling"), null_f.alias("floor"),
@@ -92,11 +92,11 @@ def phase_expr() -> pl.Expr:
 
 
 def trade_sources(parsed: dict[str, pl.DataFrame]) -> dict[str, str]:
-    """Symbol -> the channel its trades come from today: X-TRADE, else X, else B (index symbols excluded)."""
+    """Symbol -> the channel its trades come from today: X-TRADE, else X, else B. Index symbols never trade."""
     out: dict[str, str] = {}
     for channel, table in (("B", "bar"), ("X", "x"), ("X-TRADE", "x_trade")):
         for sym in parsed[table].get_column("symbol").unique().to_list():
-            if channel != "B" or not market.is_index_symbol(sym):
+            if not market.is_index_symbol(sym):
                 out[sym] = channel
     return out
 

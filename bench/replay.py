@@ -12,7 +12,6 @@ Prints frames/s of both implementations and their ratio (machines here are noisy
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -24,6 +23,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from capture.wire import broadcast_argument  # noqa: E402
 from capture.import_kbs import dedupe_ticks, order_ticks, read_kbs_ticks, x_trade_contents  # noqa: E402
 from transforms.pipeline import run_day  # noqa: E402
 from transforms.reference import run_reference  # noqa: E402
@@ -34,11 +34,6 @@ DAY = date(2026, 7, 20)
 DAY_TEXT = "20/07/2026"
 RAW_SCHEMA = {"session": pl.String, "seq": pl.UInt64, "recv_ns": pl.Int64, "data_type": pl.String,
               "payload": pl.String, "cursor": pl.String, "source": pl.String}
-
-
-def _wire(data_type: str, content: dict) -> str:
-    return json.dumps({"DataType": data_type, "Content": json.dumps(content, separators=(",", ":"))},
-                      separators=(",", ":"))
 
 
 def _kbs_contents(name: str) -> list[dict]:
@@ -82,8 +77,8 @@ def build_day(replicas: int) -> pl.DataFrame:
                     "BidPrice1": round(ask - tick * (1 + i % 2), 1), "BidPrice2": ask - 3 * tick,
                     "BidPrice3": ask - 4 * tick, "BidVol1": 900.0, "BidVol2": 1800.0, "BidVol3": 2700.0,
                     "TradingSession": c["TradingSession"]}
-            events.append((secs, order, _wire("X-QUOTE", book)))
-            events.append((secs, order + 1, _wire("X-TRADE", c)))
+            events.append((secs, order, broadcast_argument("X-QUOTE", book)))
+            events.append((secs, order + 1, broadcast_argument("X-TRADE", c)))
             order += 2
             if i % 10 == 0 and not futures:
                 foreign_buy += int(c["LastVol"]) * (i % 3)
@@ -92,7 +87,7 @@ def build_day(replicas: int) -> pl.DataFrame:
                      "TotalRoom": 1.0e9, "CurrentRoom": 5.0e8 - foreign_buy + foreign_sell, "BuyVol": float(foreign_buy),
                      "SellVol": float(foreign_sell), "BuyVal": float(foreign_buy * price),
                      "SellVal": float(foreign_sell * price), "MarketId": "HOSE", "Exchange": "HOSE"}
-                events.append((secs, order, _wire("R", r)))
+                events.append((secs, order, broadcast_argument("R", r)))
                 order += 1
     first = min(e[0] for e in events)
     last = max(e[0] for e in events)
@@ -100,7 +95,7 @@ def build_day(replicas: int) -> pl.DataFrame:
         mi = {"IndexId": "VN30", "IndexValue": round(1300.0 + 3 * ((n % 40) - 20) / 10, 2), "PriorIndexValue": 1299.0,
               "TradingDate": DAY_TEXT, "Time": _hms(secs), "Advances": 10 + n % 5, "NoChanges": 3, "Declines": 17 - n % 5,
               "Ceilings": 0, "Floors": 0, "TotalQtty": 1.0e6 + n, "TotalValue": 3.0e10 + n, "RType": "MI"}
-        events.append((secs, order, _wire("MI", mi)))
+        events.append((secs, order, broadcast_argument("MI", mi)))
         order += 1
     events.sort()
     payloads = [e[2] for e in events]

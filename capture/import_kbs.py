@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import groupby
@@ -65,6 +64,7 @@ from itertools import groupby
 from capture.exchange_time import exchange_time_ns, parse_trading_date
 from capture.import_jsonl import decode_text
 from capture.schemas import ImportedFrame
+from capture.wire import broadcast_argument
 from transforms.market import DERIVATIVES, is_index_symbol, price_limits, resolve_exchange
 
 FORMAT = "kbs-ticks-csv"
@@ -265,8 +265,7 @@ def x_trade_contents(ticks: list[KbsTick]) -> list[dict]:
 
 def x_trade_payload(content: dict) -> str:
     """The Broadcast argument string of an X-TRADE content, compact like the wire (ssi-wire.md §1)."""
-    inner = json.dumps(content, separators=(",", ":"))
-    return json.dumps({"DataType": "X-TRADE", "Content": inner}, separators=(",", ":"))
+    return broadcast_argument("X-TRADE", content)
 
 
 def kbs_frames(data: bytes, name: str = "<csv>") -> list[ImportedFrame]:

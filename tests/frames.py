@@ -9,14 +9,12 @@ from pathlib import Path
 import polars as pl
 
 from capture.schemas import RAW_FRAME_PL
+from capture.wire import broadcast_argument
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
 
-def wire(data_type: str, content: dict | str) -> str:
-    """A Broadcast argument as SSI sends it: Content is itself a JSON string (ssi-wire.md §1.3)."""
-    inner = content if isinstance(content, str) else json.dumps(content, separators=(",", ":"))
-    return json.dumps({"DataType": data_type, "Content": inner}, separators=(",", ":"))
+wire = broadcast_argument  # a Broadcast argument as SSI sends it (ssi-wire.md §1.3)
 
 
 def raw_frames(payloads: Sequence[str], session: str = "s1", start_seq: int = 1) -> pl.DataFrame:

@@ -328,6 +328,9 @@ def test_server_drops_connection(lake_real_day: Path, tmp_path: Path):
     assert_verbatim_and_gaps(raw, served, lake, REAL_DAY)
     kinds = Counter(e["kind"] for e in events(lake, REAL_DAY))
     assert kinds["disconnect"] >= 5 and kinds["reconnect"] >= 4 and kinds["subscribe"] >= 5 and kinds["gap"] >= 4
+    reasons = [e["d"]["reason"] for e in events(lake, REAL_DAY, "disconnect")]
+    assert reasons[:-1] and all(r == "connection lost without a close frame" for r in reasons[:-1])
+    assert reasons[-1] == "signal SIGTERM"
     assert position(raw["cursor"][-1]) == len(served)  # reached the end of the day
     assert raw["session"].n_unique() == 1 and raw["seq"].to_list() == list(range(1, raw.height + 1))
 
@@ -382,6 +385,7 @@ def test_token_expiry_fetches_a_new_token_and_resubscribes(lake_real_day: Path, 
     assert len(errors) >= 2 and all(e["d"]["message"] == "Access token expired" for e in errors)
     kinds = Counter(e["kind"] for e in events(lake, REAL_DAY))
     assert kinds["reconnect"] >= 2 and kinds["subscribe"] >= 3
+    assert any("code 1008" in e["d"]["reason"] for e in events(lake, REAL_DAY, "disconnect"))
     assert feed.log().count("AccessToken issued") >= 3  # a fresh token after each expiry
     assert position(raw["cursor"][-1]) == len(served)
     log = cap.log()

@@ -239,21 +239,20 @@ class Streamer:
                     self._result(obj)
                 elif "E" in obj:
                     self._server_error(str(obj.get("E")), None)
-        except ConnectionClosed as exc:
-            self._closed(exc)
-            return
-        self._closed(None)
+        except ConnectionClosed:
+            pass
+        self._closed(ws)
 
-    def _closed(self, exc: ConnectionClosed | None) -> None:
+    def _closed(self, ws) -> None:
         if self._silent:
             self._close_reason = f"no frame for {self._timeout_s:g} s (heartbeat timeout)"
             return
-        rcvd = exc.rcvd if exc is not None else None
-        if rcvd is None:
+        code, why = ws.close_code, ws.close_reason
+        if code is None or code == 1006:
             self._close_reason = "connection lost without a close frame"
         else:
-            self._close_reason = f"server closed the socket (code {rcvd.code} {rcvd.reason})".strip()
-            if rcvd.code == 1008:  # policy violation: the token was refused
+            self._close_reason = f"server closed the socket (code {code}{' ' + why if why else ''})"
+            if code == 1008:  # policy violation: the token was refused
                 self.tokens.invalidate()
 
     def _hub_message(self, m, cursor) -> None:

@@ -8,7 +8,8 @@ Reads what :class:`capture.daemon.recorder.Recorder` queues, in order:
 * every ``seal_seconds`` or ``seal_frames``: the rows journaled since the last seal become the next segment
   ``raw/date=D/<session>-<n:06d>.parquet`` (:func:`capture.lake.write_raw_segment`, atomic), THEN the journal is
   restarted empty (C1; readers dedupe by ``(session, seq)``).
-* :class:`EventItem` -> ``capture.events.write_events`` at once (after the frames queued before it).
+* :class:`EventItem` -> ``capture.events.write_events``: the events of one wake-up in one file, after the
+  frames queued before them are in the journal.
 * :class:`RollItem` -> seal, close and delete the journal, open the new session's journal.
 * :class:`StopItem` -> seal, close and delete the journal, return.
 
@@ -95,6 +96,7 @@ class SegmentWriter(threading.Thread):
         self.tick = tick
         self.error: BaseException | None = None
         self._pending: list[Chunk] = []
+        self._events: list[EventItem] = []
         self._unsealed: list[pa.Table] = []
         self._unsealed_rows = 0
         self._open(session, trading_date)
@@ -140,20 +142,21 @@ class SegmentWriter(threading.Thread):
                 if isinstance(item, Chunk):
                     self._pending.append(item)
                 elif isinstance(item, EventItem):
-                    self._journal_pending()
-                    self._retry("write an event", lambda i=item: write_events(self.lake, i.trading_date, i.session,
-                                                                              [i.row]))
+                    self._events.append(item)
                 elif isinstance(item, RollItem):
                     self._end_session()
+                    self._write_events()
                     log.info("session ended at date roll", extra={"fields": {"session": self.session,
                                                                              "next_session": item.session}})
                     self._open(item.session, item.trading_date)
                 elif isinstance(item, StopItem):
                     self._end_session()
+                    self._write_events()
                     if self.tick:
                         self.tick()
                     return
             self._journal_pending()
+            self._write_events()
             now = time.monotonic()
             if now - self._last_fsync >= self.flush_s:
                 self._retry("fsync the journal", self.journal.flush)
@@ -181,6 +184,18 @@ class SegmentWriter(threading.Thread):
         self._unsealed_rows += table.num_rows
         self.stats.written += table.num_rows
         self.stats.bytes_written += written
+
+    def _write_events(self) -> None:
+        """Publish the queued events, one file per (date, session) per wake-up, after the frames before them
+        are in the journal."""
+        if not self._events:
+            return
+        events, self._events = self._events, []
+        groups: dict[tuple, list[dict]] = {}
+        for e in events:
+            groups.setdefault((e.trading_date, e.session), []).append(e.row)
+        for (day, session), rows in groups.items():
+            self._retry("write events", lambda d=day, s=session, r=rows: write_events(self.lake, d, s, r))
 
     def _seal(self) -> None:
         """Seal the journaled rows as the next segment, then restart the journal (C1 order)."""

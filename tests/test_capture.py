@@ -274,14 +274,14 @@ def test_full_simulated_day_captured_verbatim(sim_lake: Path, tmp_path: Path):
 
 
 def test_kill_9_mid_day_then_restart_loses_nothing_flushed(sim_lake: Path, tmp_path: Path):
-    served = load_day(sim_lake, SIM_DAY, dtime(13, 30)).payloads
-    feed = start_feed(sim_lake, tmp_path, SIM_DAY, "--speed", "max", "--from", "13:30")
+    served = load_day(sim_lake, SIM_DAY, dtime(13, 0)).payloads
+    feed = start_feed(sim_lake, tmp_path, SIM_DAY, "--speed", "max", "--from", "13:00")
     lake = tmp_path / "cap"
     try:
         first = start_capture(lake, tmp_path, feed.base, feed.base, "--date", SIM_DAY.isoformat())
         try:
-            wait_for(lambda: (status(lake) or {}).get("segments_sealed", 0) >= 1
-                     and (status(lake) or {}).get("frames_written", 0) >= 20_000, 120, "frames to be written", first)
+            wait_for(lambda: (st := status(lake) or {}).get("segments_sealed", 0) >= 1
+                     and st.get("frames_written", 0) >= 20_000, 120, "frames to be written", first, interval=0.02)
         finally:
             first.stop(signal.SIGKILL)
         # what was flushed before the kill: the sealed segments + the complete batches of the journal
@@ -424,10 +424,12 @@ def test_date_roll_seals_and_starts_next_trading_date(sim_lake: Path, tmp_path: 
     feed = start_feed(sim_lake, tmp_path, SIM_DAY, "--speed", "20", "--from", "10:00")
     lake = tmp_path / "cap"
     try:
-        roll = (datetime.now(ICT) + timedelta(seconds=6)).strftime("%H:%M:%S")
+        roll = (datetime.now(ICT) + timedelta(seconds=10)).strftime("%H:%M:%S")  # time to start under load
         cap = start_capture(lake, tmp_path, feed.base, feed.base, "--date", SIM_DAY.isoformat(), "--date-roll",
                             roll)
         try:
+            wait_for(lambda: (status(lake) or {}).get("state") == "streaming", 60, "streaming", cap)
+            assert status(lake)["trading_date"] == "2026-07-22", "started after the roll time: machine too slow"
             wait_for(lambda: (status(lake) or {}).get("trading_date") == "2026-07-23", 60, "the date roll", cap)
             wait_for(lambda: list(open_dir(lake).glob("cap-20260723-*.arrows")), 30, "the new session's journal", cap)
             assert not list(open_dir(lake).glob("cap-20260722-*.arrows"))  # the old one: sealed and deleted

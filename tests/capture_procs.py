@@ -58,16 +58,17 @@ class Feed(Proc):
         return f"http://127.0.0.1:{self.port}/"
 
 
-def start_feed(lake: Path, log_dir: Path, day: date, *args: str, keepalive_s: float = 10.0) -> Feed:
+def start_feed(lake: Path, log_dir: Path, day: date, *args: str, keepalive_s: float = 10.0,
+               env: dict[str, str] | None = None) -> Feed:
     """``vntrack feed --date day --port 0 ARGS`` serving ``lake``; waits for its ready line."""
-    env = _base_env()
-    env.update({"VNTRACK_LAKE": str(lake), "VNTRACK_FEED_CONSUMER_ID": CONSUMER_ID,
+    full = _base_env()
+    full.update({"VNTRACK_LAKE": str(lake), "VNTRACK_FEED_CONSUMER_ID": CONSUMER_ID,
                 "VNTRACK_FEED_CONSUMER_SECRET": CONSUMER_SECRET, "VNTRACK_FEED_KEEPALIVE_SECONDS": str(keepalive_s),
-                "VNTRACK_FEED_SHUTDOWN_GRACE_SECONDS": "2"})
+                "VNTRACK_FEED_SHUTDOWN_GRACE_SECONDS": "2", **(env or {})})
     log_path = log_dir / f"feed-{time.monotonic_ns()}.log"
     with log_path.open("w") as log_file:
         proc = subprocess.Popen([sys.executable, "-m", "vntrack.commands.feed", "--date", day.isoformat(),
-                                 "--port", "0", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 "--port", "0", *args], cwd=ROOT, env=full, stdout=subprocess.PIPE,
                                 stderr=log_file, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)

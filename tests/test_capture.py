@@ -392,6 +392,31 @@ def test_token_expiry_fetches_a_new_token_and_resubscribes(lake_real_day: Path, 
     assert CONSUMER_SECRET not in log and "eyJ" not in log and "connectionToken" not in log
 
 
+def test_token_lifetime_refreshed_ahead_and_expiry_survived(sim_lake: Path, tmp_path: Path):
+    """Tokens live 4 s: the daemon refreshes each one after half its life, the feed ends sockets at exp, the
+    daemon reconnects with the token it already holds; every interruption is a recorded gap."""
+    feed = start_feed(sim_lake, tmp_path, SIM_DAY, "--speed", "30", "--from", "10:00",
+                      env={"VNTRACK_FEED_TOKEN_TTL_SECONDS": "4"})
+    lake = tmp_path / "cap"
+    try:
+        cap = start_capture(lake, tmp_path, feed.base, feed.base, "--date", SIM_DAY.isoformat())
+        try:
+            wait_for(lambda: (status(lake) or {}).get("reconnects", 0) >= 2, 90, "two expiries survived", cap)
+        finally:
+            rc = cap.stop()
+        assert rc == 0, cap.log()
+    finally:
+        feed.stop()
+    issued = cap.log().count("access token issued")
+    assert issued >= 3 and feed.log().count("AccessToken issued") == issued
+    lines = [json.loads(line)["msg"] for line in cap.log().splitlines() if line.startswith("{")]
+    state = [m for m in lines if m in ("subscribed", "disconnected", "access token issued")]
+    assert any(a == "subscribed" and b == "access token issued" for a, b in zip(state, state[1:])), state
+    raw = captured(lake, SIM_DAY)
+    assert_verbatim_and_gaps(raw, load_day(sim_lake, SIM_DAY, dtime(10, 0)).payloads, lake, SIM_DAY)
+    assert Counter(e["kind"] for e in events(lake, SIM_DAY))["reconnect"] >= 2
+
+
 def test_wrong_credentials_clear_error_no_retry_storm(lake_real_day: Path, tmp_path: Path):
     feed = start_feed(lake_real_day, tmp_path, REAL_DAY, "--speed", "max")
     try:

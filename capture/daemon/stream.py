@@ -77,20 +77,35 @@ class TokenKeeper:
                                                                round(token.exp_s - time.time())}})
         return token
 
-    def invalidate(self) -> None:
-        """Forget the token (refused by the server): the next :meth:`get` fetches one."""
-        self._token = None
+    def invalidate(self, token: AccessToken | None = None) -> None:
+        """Forget the token (refused by the server): the next :meth:`get` fetches one. With ``token``, only when
+        it is still the one held (a token refreshed since then is kept)."""
+        if token is None or token is self._token:
+            self._token = None
+
+    def refresh_in_s(self, now_s: float) -> float:
+        """Seconds until the held token should be refreshed (60 s when there is none or its exp is unknown)."""
+        token = self._token
+        if token is None:
+            return 1.0
+        if token.exp_s is None:
+            return 60.0
+        lifetime = max(token.exp_s - token.fetched_s, 0.0)
+        return max(token.exp_s - min(self.settings.token_refresh_margin_s, lifetime / 2) - now_s, 0.0)
 
     async def keep_fresh(self) -> None:
         """Refresh the token ahead of its expiry so a reconnect never waits for it (runs until cancelled)."""
         while True:
-            await asyncio.sleep(30)
+            await asyncio.sleep(max(self.refresh_in_s(time.time()), 1.0))
             token = self._token
             if token is not None and token.needs_refresh(time.time(), self.settings.token_refresh_margin_s):
                 try:
                     await self.get(fresh=True)
                 except TransientError as exc:
                     log.warning("token refresh failed; retrying", extra={"fields": {"error": str(exc)}})
+                except AuthRefused as exc:  # the next connect meets the same refusal and ends the daemon
+                    log.error("token refresh refused", extra={"fields": {"error": str(exc)}})
+                    return
 
 
 class Streamer:
@@ -108,6 +123,7 @@ class Streamer:
         self._sub_error: str | None = None
         self._subscribed = False
         self._close_reason = ""
+        self._token_used: AccessToken | None = None
 
     # ------------------------------------------------------------------------------------------- run
 
@@ -178,12 +194,12 @@ class Streamer:
     async def _connect(self) -> bool:
         """Token, negotiate, connect, wait for the init frame, send SwitchChannels. True once the socket is open."""
         timeout = self.settings.connect_timeout_s
-        token = await self.tokens.get()
+        token = self._token_used = await self.tokens.get()
         try:
             negotiation = await negotiate(self.http, self.settings.stream_url, token)
             self._ws = await open_socket(self.settings.stream_url, negotiation, token, timeout)
         except Unauthorized:
-            fresh_token = await self.tokens.get(fresh=True)
+            fresh_token = self._token_used = await self.tokens.get(fresh=True)
             try:
                 negotiation = await negotiate(self.http, self.settings.stream_url, fresh_token)
                 self._ws = await open_socket(self.settings.stream_url, negotiation, fresh_token, timeout)
@@ -253,7 +269,7 @@ class Streamer:
         else:
             self._close_reason = f"server closed the socket (code {code}{' ' + why if why else ''})"
             if code == 1008:  # policy violation: the token was refused
-                self.tokens.invalidate()
+                self.tokens.invalidate(self._token_used)
 
     def _hub_message(self, m, cursor) -> None:
         if type(m) is dict and str(m.get("M", "")).lower() == "error":
@@ -268,7 +284,7 @@ class Streamer:
         self.recorder.event("server_error", {"message": message[:500], "cursor": cursor})
         log.warning("server error", extra={"fields": {"message": message[:200]}})
         if "token" in message.lower():
-            self.tokens.invalidate()
+            self.tokens.invalidate(self._token_used)
         if self._awaiting is not None:
             self._sub_error = message
 

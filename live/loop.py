@@ -71,6 +71,7 @@ class TailLoop:
         if self.ck.batch:  # the same commit point, now also recording this start
             _write_json(paths.checkpoint_path(self.lake, self.day), self.ck.to_json())
         self.whole = {t: self.store.read_table(t, self.ck) for t in _WHOLE_DAY}
+        self._newest_recv_ns = self.ck.newest_recv_ns
         self.version = next_version(self.lake, self.day)
         log.info("tail %s: resuming after batch %d (%d frames)", self.day, self.ck.batch, self.state.frames_total)
 
@@ -96,7 +97,11 @@ class TailLoop:
         if rebuilt:
             frames = self._rebuild(rebuilt)
         self.batch_ms = (time.perf_counter() - started) * 1000 if frames else self.batch_ms
+        if frames:
+            self.lag_ms = (time.time_ns() - self._batch_newest_ns) / 1e6
         self._publish()
+        if frames and self.store.compact(self.ck, every=self.compact_every):  # after publishing: off the latency
+            log.info("compacted live tables at batch %d", self.ck.batch)
         return BatchResult(self.ck.batch, frames, rebuilt, self.batch_ms)
 
     def run(self, interval_s: float = 1.0, *, stop_when_idle_s: float | None = None,
@@ -125,6 +130,7 @@ class TailLoop:
     # ---------------------------------------------------------------------------------------------- commit
     def _commit(self, ck: Checkpoint, state, out: dict[str, pl.DataFrame], rows: pl.DataFrame,
                 *, replace_all: bool = False) -> None:
+        ck.newest_recv_ns = max(self._newest_recv_ns or 0, int(rows.get_column("recv_ns").max()))
         self.store.commit(ck, state, out)
         self.ck, self.state = ck, state
         for t in _WHOLE_DAY:
@@ -133,10 +139,8 @@ class TailLoop:
         self._rates.append((now, rows.height))
         self._last_applied_wall = now
         newest = int(rows.get_column("recv_ns").max())
-        self._newest_recv_ns = max(getattr(self, "_newest_recv_ns", 0), newest)
-        self.lag_ms = (time.time_ns() - newest) / 1e6
-        if self.store.compact(ck, every=self.compact_every):
-            log.info("compacted live tables at batch %d", ck.batch)
+        self._newest_recv_ns = max(self._newest_recv_ns or 0, newest)
+        self._batch_newest_ns = newest
 
     def _rebuild(self, reasons: tuple[str, ...]) -> int:
         """The whole day's durable frames in one step from a fresh state (= the batch run)."""
@@ -159,7 +163,7 @@ class TailLoop:
         events = read_events(self.lake, self.day)
         kinds = events.get_column("kind").value_counts() if events.height else None
         count = (lambda k: int(kinds.filter(pl.col("kind") == k).get_column("count").sum()) if kinds is not None else 0)
-        newest = getattr(self, "_newest_recv_ns", None)
+        newest = self._newest_recv_ns
         rebuilds = [e for e in self.ck.events if e["kind"] == "rebuild"]
         p = self._last_poll
         return {

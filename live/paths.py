@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 PART = re.compile(r"^part-(?P<batch>\d{9})\.parquet$")
-COMPACT = re.compile(r"^compact-(?P<batch>\d{9})\.parquet$")
+COMPACT = re.compile(r"^chunk-(?P<first>\d{9})-(?P<batch>\d{9})\.parquet$")
 STATE_DIR = re.compile(r"^ckpt-(?P<batch>\d{9})$")
 VERSION_DIR = re.compile(r"^v(?P<version>\d{12})$")
 
@@ -27,9 +27,9 @@ def part_path(lake: Path, day: date, table: str, batch: int) -> Path:
     return table_dir(lake, day, table) / f"part-{batch:09d}.parquet"
 
 
-def compact_path(lake: Path, day: date, table: str, batch: int) -> Path:
-    """``tables/<table>/compact-<batch:09d>.parquet``: every row of batches ``base..batch`` in one file."""
-    return table_dir(lake, day, table) / f"compact-{batch:09d}.parquet"
+def compact_path(lake: Path, day: date, table: str, first: int, batch: int) -> Path:
+    """``tables/<table>/chunk-<first:09d>-<batch:09d>.parquet``: the rows of batches ``first..batch``."""
+    return table_dir(lake, day, table) / f"chunk-{first:09d}-{batch:09d}.parquet"
 
 
 def state_root(lake: Path, day: date) -> Path:

@@ -6,9 +6,9 @@ naming ``n``, the state directory, the reader's cursor and the loop's counters. 
 checkpoint is garbage and :meth:`LiveStore.recover` deletes it on start, so the batch is simply redone.
 
 A rebuild (late data, restatement) writes the whole day as batch ``n`` and sets ``base = n``: parts older than
-the base are ignored by readers, then deleted. Compaction merges the committed parts of a table into
-``compact-<n>.parquet`` (readers take the newest compact at or below the checkpoint, then the parts after it),
-so the file count stays bounded through the day.
+the base are ignored by readers, then deleted. Compaction merges committed parts of a table into
+``chunk-<first>-<last>.parquet`` files, in two tiers (readers prefer a chunk over the files it covers), so the
+file count stays bounded through the day without rewriting the whole day often.
 """
 
 from __future__ import annotations
@@ -53,10 +53,11 @@ class Checkpoint:
     base: int = 1
     cursor: Cursor = field(default_factory=Cursor)
     events: list[dict] = field(default_factory=list)
+    newest_recv_ns: int | None = None
 
     def to_json(self) -> dict:
         return {"batch": self.batch, "base": self.base, "state_dir": f"state/ckpt-{self.batch:09d}",
-                "cursor": self.cursor.to_json(), "events": self.events}
+                "cursor": self.cursor.to_json(), "events": self.events, "newest_recv_ns": self.newest_recv_ns}
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -90,7 +91,8 @@ class LiveStore:
         if not path.is_file():
             return Checkpoint()
         d = json.loads(path.read_text(encoding="utf-8"))
-        return Checkpoint(int(d["batch"]), int(d["base"]), Cursor.from_json(d["cursor"]), list(d.get("events", [])))
+        return Checkpoint(int(d["batch"]), int(d["base"]), Cursor.from_json(d["cursor"]), list(d.get("events", [])),
+                          d.get("newest_recv_ns"))
 
     def load(self, futures_override: str | None = None) -> tuple[Checkpoint, LiveState]:
         """The committed checkpoint and state (the start of the day when there is none)."""
@@ -153,19 +155,24 @@ class LiveStore:
                     p.unlink(missing_ok=True)
 
     # ---------------------------------------------------------------------------------------------- tables
-    def _files(self, table: str, ck: Checkpoint) -> list[Path]:
+    def _files(self, table: str, ck: Checkpoint) -> list[tuple[int, int, Path]]:
+        """The committed files of a table as (first batch, last batch, path), in batch order, none overlapping:
+        a chunk wins over the parts (or smaller chunks) it covers (they are leftovers of a cut-short merge)."""
         d = paths.table_dir(self.lake, self.day, table)
         if not d.is_dir():
             return []
-        compacts = sorted((int(m["batch"]), p) for p in d.iterdir() if (m := paths.COMPACT.match(p.name))
-                          and ck.base <= int(m["batch"]) <= ck.batch)
-        start, files = ck.base - 1, []
-        if compacts:
-            start, newest = compacts[-1]
-            files.append(newest)
-        parts = sorted((int(m["batch"]), p) for p in d.iterdir() if (m := paths.PART.match(p.name)))
-        files += [p for b, p in parts if start < b <= ck.batch]
-        return files
+        found = []
+        for p in d.iterdir():
+            if m := paths.PART.match(p.name):
+                found.append((int(m["batch"]), int(m["batch"]), p))
+            elif m := paths.COMPACT.match(p.name):
+                found.append((int(m["first"]), int(m["batch"]), p))
+        out, covered = [], ck.base - 1
+        for lo, hi, p in sorted(found, key=lambda f: (f[0], -f[1])):
+            if lo > covered and ck.base <= lo and hi <= ck.batch:
+                out.append((lo, hi, p))
+                covered = hi
+        return out
 
     def read_table(self, table: str, ck: Checkpoint | None = None) -> pl.DataFrame:
         """The committed rows of a live row table, in the order they were appended."""
@@ -173,22 +180,28 @@ class LiveStore:
         files = self._files(table, ck)
         if not files:
             return schemas.empty(row_schema(table))
-        return pl.concat([pl.read_parquet(p) for p in files], how="vertical").cast(dict(row_schema(table)))
+        return pl.concat([pl.read_parquet(p) for _, _, p in files], how="vertical").cast(dict(row_schema(table)))
 
     def compact(self, ck: Checkpoint, *, every: int = COMPACT_EVERY) -> int:
-        """Merge a table's committed files into ``compact-<batch>`` once it has ``every`` parts; returns the
-        number of tables compacted. Safe at any moment: readers ignore parts the newest compact covers."""
+        """Keep the file count bounded, in two tiers: ``every`` parts become one chunk, ``every`` chunks one
+        bigger chunk (so a merge rewrites the whole day only once per ``every**2`` batches). Returns the number
+        of merges. Safe at any moment: the merged file is published before its inputs are deleted, and readers
+        prefer it over them (:meth:`_files`)."""
         done = 0
         for table in ROW_TABLES:
             files = self._files(table, ck)
-            if len([p for p in files if paths.PART.match(p.name)]) < every:
-                continue
-            df = pl.concat([pl.read_parquet(p) for p in files], how="vertical")
-            write_table(paths.compact_path(self.lake, self.day, table, ck.batch), df)
-            for p in files:
-                if p.name != f"compact-{ck.batch:09d}.parquet":
-                    p.unlink(missing_ok=True)
-            done += 1
+            parts = [f for f in files if paths.PART.match(f[2].name)]
+            chunks = [f for f in files if paths.COMPACT.match(f[2].name)]
+            for group in (parts if len(parts) >= every else [], chunks if len(chunks) >= every else []):
+                if not group:
+                    continue
+                df = pl.concat([pl.read_parquet(p) for _, _, p in group], how="vertical")
+                target = paths.compact_path(self.lake, self.day, table, group[0][0], group[-1][1])
+                write_table(target, df)
+                for _, _, p in group:
+                    if p != target:
+                        p.unlink(missing_ok=True)
+                done += 1
         return done
 
     def file_count(self) -> int:

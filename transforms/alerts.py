@@ -137,10 +137,11 @@ def alerts_after(trades: pl.DataFrame, flow: pl.DataFrame, basis: pl.DataFrame,
     (``ALERTS`` of the new rows, the updated ``last_emitted``).
     """
     ranks = ranks or arrival_order(trades, flow, basis)
+    trades = _with_teff(trades, ranks)
     candidates = [
         c for c in (
-            volume_spikes(_with_teff(trades, ranks)),
-            price_breakouts(_with_teff(trades, ranks)),
+            volume_spikes(trades),
+            price_breakouts(trades),
             foreign_accelerations(_with_teff(flow, ranks)),
             basis_flips(_with_teff(basis, ranks)),
         ) if c.height

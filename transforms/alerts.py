@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from transforms import schemas
-from transforms.windows import StreamIndex, arrival_key, arrival_order, cooldown, effective_time
+from transforms.windows import StreamIndex, after_key, arrival_key, arrival_order, cooldown_from, effective_time
 
 COOLDOWN_S = 60
 SPIKE_WINDOW_S = 1200
@@ -118,26 +118,49 @@ def alerts(trades: pl.DataFrame, flow: pl.DataFrame, basis: pl.DataFrame,
     ``transforms.schemas.ALERTS`` sorted by (session, seq, alert_type): severity, symbol, exchange time of the
     triggering frame, metric (volume in shares / price / net VND change / basis points) and its threshold.
     """
+    return alerts_after(trades, flow, basis, ranks)[0]
+
+
+def alerts_after(trades: pl.DataFrame, flow: pl.DataFrame, basis: pl.DataFrame,
+                 ranks: dict[str, int] | None = None, *, after: tuple[str, int] | None = None,
+                 last_emitted: dict[tuple, int] | None = None) -> tuple[pl.DataFrame, dict[tuple, int]]:
+    """:func:`alerts` for the rows that arrived after ``after`` = (session, seq), the earlier rows being context.
+
+    Parameters
+    ----------
+    trades, flow, basis : earlier rows the windows still reach (the context), then the new rows, per stream.
+    after : the last frame of the context; candidates at or before it are not raised again.
+    last_emitted : (alert_type, symbol) -> ``t_eff`` (epoch s) of the last alert emitted earlier in the day.
+
+    Returns
+    -------
+    (``ALERTS`` of the new rows, the updated ``last_emitted``).
+    """
     ranks = ranks or arrival_order(trades, flow, basis)
+    trades = _with_teff(trades, ranks)
     candidates = [
         c for c in (
-            volume_spikes(_with_teff(trades, ranks)),
-            price_breakouts(_with_teff(trades, ranks)),
+            volume_spikes(trades),
+            price_breakouts(trades),
             foreign_accelerations(_with_teff(flow, ranks)),
             basis_flips(_with_teff(basis, ranks)),
         ) if c.height
     ]
+    candidates = [c.filter(after_key(after)) for c in candidates]
+    candidates = [c for c in candidates if c.height]
     if not candidates:
-        return schemas.empty(schemas.ALERTS)
+        return schemas.empty(schemas.ALERTS), dict(last_emitted or {})
     cand = (
         pl.concat([c.cast({"metric": pl.Float64, "threshold": pl.Float64}) for c in candidates], how="vertical_relaxed")
         .with_columns(arrival_key(ranks))
         .sort("_arr", "alert_type")
     )
-    emitted = cand.filter(cooldown(cand, COOLDOWN_S, by=["alert_type", "symbol"]))
-    return (
+    emit, last = cooldown_from(cand, COOLDOWN_S, by=["alert_type", "symbol"], last_emitted=last_emitted)
+    emitted = cand.filter(emit)
+    out = (
         emitted.with_columns(pl.col("alert_type").replace_strict(SEVERITY, return_dtype=pl.String).alias("severity"))
         .sort("session", "seq", "alert_type")
         .select(list(schemas.ALERTS))
         .cast(dict(schemas.ALERTS))
     )
+    return out, last

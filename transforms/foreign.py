@@ -86,18 +86,41 @@ def foreign_summary(flow: pl.DataFrame) -> pl.DataFrame:
     """
     if flow.height == 0:
         return schemas.empty(schemas.FOREIGN_SUMMARY)
-    s = (
-        flow.group_by("trading_date", "symbol")
-        .agg(
-            *[pl.col(f"d_{c}").sum().alias(c) for c in _LEVELS],
-            pl.col("room_used").last(),
-            pl.col("correction").sum().cast(pl.Int64).alias("corrections"),
-        )
-        .with_columns(
-            (pl.col("buy_vol") - pl.col("sell_vol")).alias("net_vol"),
-            (pl.col("buy_val_vnd") - pl.col("sell_val_vnd")).alias("net_val_vnd"),
-            pl.col("symbol").replace_strict(sectors(), default=UNKNOWN_SECTOR, return_dtype=pl.String).alias("sector"),
-        )
+    return rank_foreign_totals(foreign_totals(flow))
+
+
+def foreign_totals(flow: pl.DataFrame) -> pl.DataFrame:
+    """Per (trading_date, symbol): the summed flows ``buy_vol, sell_vol, buy_val_vnd, sell_val_vnd`` (Int64), the
+    last row's ``room_used`` and the number of ``corrections``. Additive over consecutive parts of the day
+    (:func:`merge_foreign_totals`)."""
+    return flow.group_by("trading_date", "symbol").agg(
+        *[pl.col(f"d_{c}").sum().alias(c) for c in _LEVELS],
+        pl.col("room_used").last(),
+        pl.col("correction").sum().cast(pl.Int64).alias("corrections"),
+    )
+
+
+def merge_foreign_totals(earlier: pl.DataFrame, later: pl.DataFrame) -> pl.DataFrame:
+    """:func:`foreign_totals` of two consecutive parts of a day -> that of their concatenation."""
+    if earlier.height == 0:
+        return later
+    if later.height == 0:
+        return earlier
+    both = pl.concat([earlier.with_columns(pl.lit(0).alias("_part")), later.with_columns(pl.lit(1).alias("_part"))],
+                     how="vertical_relaxed").sort("_part", maintain_order=True)
+    return both.group_by("trading_date", "symbol", maintain_order=True).agg(
+        *[pl.col(c).sum() for c in _LEVELS], pl.col("room_used").last(), pl.col("corrections").sum(),
+    )
+
+
+def rank_foreign_totals(totals: pl.DataFrame) -> pl.DataFrame:
+    """:func:`foreign_totals` -> ``FOREIGN_SUMMARY``: net, sector, top-10 net buy / net sell ranks (ties by symbol)."""
+    if totals.height == 0:
+        return schemas.empty(schemas.FOREIGN_SUMMARY)
+    s = totals.with_columns(
+        (pl.col("buy_vol") - pl.col("sell_vol")).alias("net_vol"),
+        (pl.col("buy_val_vnd") - pl.col("sell_val_vnd")).alias("net_val_vnd"),
+        pl.col("symbol").replace_strict(sectors(), default=UNKNOWN_SECTOR, return_dtype=pl.String).alias("sector"),
     )
     buy_rank = (
         s.filter(pl.col("net_val_vnd") > 0).sort(pl.col("net_val_vnd"), "symbol", descending=[True, False])

@@ -197,6 +197,9 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
     out: dict[str, pl.DataFrame] = {}
     for channel, (name, schema) in schemas.PARSED.items():
         rows = frames.filter(pl.col("_channel") == channel)
+        if rows.height == 0:  # a micro-batch often lacks channels: skip the dozen no-op steps
+            out[name] = schemas.empty(schema)
+            continue
         table, rejected = _parse_channel(rows, channel, schema, trading_date)
         out[name] = table
         quarantine.extend(rejected)

@@ -37,3 +37,22 @@ def session_stats(trades: pl.DataFrame) -> pl.DataFrame:
         .sort("symbol", pl.col("phase").replace_strict(order, return_dtype=pl.Int64), "trading_date")
         .cast(dict(schemas.SESSION_STATS))
     )
+
+
+def merge_session_stats(earlier: pl.DataFrame, later: pl.DataFrame) -> pl.DataFrame:
+    """:func:`session_stats` of two consecutive parts of a day -> that of their concatenation (every column is
+    a sum, so the phase and total rows add up key by key)."""
+    if earlier.height == 0:
+        return later
+    if later.height == 0:
+        return earlier
+    key = ["trading_date", "symbol", "phase"]
+    order = {p: i for i, p in enumerate(schemas.SESSION_STATS_PHASES)}
+    return (
+        pl.concat([earlier, later], how="vertical")
+        .group_by(key)
+        .agg(pl.exclude(key).sum())
+        .sort("symbol", pl.col("phase").replace_strict(order, return_dtype=pl.Int64), "trading_date")
+        .select(list(schemas.SESSION_STATS))
+        .cast(dict(schemas.SESSION_STATS))
+    )

@@ -8,6 +8,7 @@ book, the tick rule. SSI's own ``Side`` is kept as ``vendor_side``.
 from __future__ import annotations
 
 from datetime import time
+from typing import NamedTuple
 
 import polars as pl
 
@@ -21,10 +22,45 @@ _COMMON = [
 ]
 
 
-def _x_trade_trades(x_trade: pl.DataFrame) -> pl.DataFrame:
-    repeat_key = pl.struct("symbol", "exch_time", "last_price", "last_vol", "total_vol")
+REPEAT_KEY = ("symbol", "exch_time", "last_price", "last_vol", "total_vol")
+"""The columns that make an X-TRADE row a repeat of an earlier one (docs/analytics.md §3)."""
+SOURCE_PRIORITY = {"B": 0, "X": 1, "X-TRADE": 2}
+"""A symbol's trades come from its highest-priority channel of the day."""
+
+
+class TradeContext(NamedTuple):
+    """What earlier frames of the day leave behind for the trades of later ones (the micro-batch loop).
+
+    Every field is optional; ``None`` means "nothing earlier" (the start of the day), which is what the daily
+    rebuild passes. Field frames hold only the rows the rules can still reach (transforms/incremental).
+
+    Attributes
+    ----------
+    sources : symbol -> trade channel decided so far (``SOURCE_PRIORITY``); merged with this batch's channels.
+    seen : earlier X-TRADE rows (``REPEAT_KEY`` columns) a repeat may match.
+    x_baseline : ``symbol``, ``total_vol`` (Int64): the running maximum of earlier X ``TotalVol``.
+    books : ``session, seq, symbol, bid_price_1, ask_price_1``: the latest earlier book per symbol.
+    tick : ``symbol, price``: up to two earlier non-put-through prints per symbol (the reference, then the last),
+        in arrival order, enough for the tick rule.
+    """
+
+    sources: dict[str, str] | None = None
+    seen: pl.DataFrame | None = None
+    x_baseline: pl.DataFrame | None = None
+    books: pl.DataFrame | None = None
+    tick: pl.DataFrame | None = None
+
+
+def _x_trade_trades(x_trade: pl.DataFrame, seen: pl.DataFrame | None = None) -> pl.DataFrame:
+    repeat_key = pl.struct(*REPEAT_KEY)
+    if seen is not None and seen.height:
+        marked = pl.concat([seen.select(REPEAT_KEY).with_columns(pl.lit(True).alias("_seen")),
+                            x_trade.with_columns(pl.lit(False).alias("_seen"))], how="diagonal_relaxed")
+        x_trade = marked.filter(repeat_key.is_first_distinct()).filter(~pl.col("_seen")).drop("_seen")
+    else:
+        x_trade = x_trade.filter(repeat_key.is_first_distinct())
     return (
-        x_trade.filter(repeat_key.is_first_distinct())
+        x_trade
         .filter((pl.col("last_price") > 0) & (pl.col("last_vol") > 0))
         .select(
             "session", "seq", "trading_date", "exch_time", "symbol",
@@ -35,8 +71,12 @@ def _x_trade_trades(x_trade: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _x_snapshot_trades(x: pl.DataFrame) -> pl.DataFrame:
+def _x_snapshot_trades(x: pl.DataFrame, baseline: pl.DataFrame | None = None) -> pl.DataFrame:
     prev_max = pl.col("total_vol").cum_max().shift(1).over("symbol")
+    if baseline is not None and baseline.height:
+        x = x.join(baseline.select("symbol", pl.col("total_vol").alias("_base")), on="symbol", how="left",
+                   maintain_order="left")
+        prev_max = pl.max_horizontal(prev_max, pl.col("_base"))
     return (
         x.filter(pl.col("total_vol").is_not_null())
         .with_columns((pl.col("total_vol") - prev_max).alias("_delta"))
@@ -101,7 +141,17 @@ def trade_sources(parsed: dict[str, pl.DataFrame]) -> dict[str, str]:
     return out
 
 
-def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None = None) -> pl.DataFrame:
+def merge_sources(earlier: dict[str, str] | None, batch: dict[str, str]) -> dict[str, str]:
+    """Symbol -> trade channel over earlier frames and ``batch`` (the higher ``SOURCE_PRIORITY`` wins)."""
+    out = dict(earlier or {})
+    for sym, src in batch.items():
+        if sym not in out or SOURCE_PRIORITY[src] > SOURCE_PRIORITY[out[sym]]:
+            out[sym] = src
+    return out
+
+
+def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None = None,
+                 context: TradeContext | None = None) -> pl.DataFrame:
     """All trades of the day, classified.
 
     Parameters
@@ -109,17 +159,19 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
     parsed : the tables of :func:`transforms.parse.parse_frames` (x_trade, x, bar for trades; x_quote, x for
         books), each in arrival order.
     ranks : capture-session ranks shared with the other tables (:func:`transforms.windows.arrival_order`).
+    context : what earlier frames of the day left (:class:`TradeContext`); None at the start of the day.
 
     Returns
     -------
     ``transforms.schemas.TRADES``, one row per trade in arrival order: price Float64 (VND or points),
     volume Int64 (shares/contracts), value_vnd Int64, phase, aggressor_side, rule, vendor_side.
     """
-    sources = trade_sources(parsed)
+    context = context or TradeContext()
+    sources = merge_sources(context.sources, trade_sources(parsed))
     by_source = {src: [s for s, v in sources.items() if v == src] for src in ("X-TRADE", "X", "B")}
     parts = [
-        _x_trade_trades(parsed["x_trade"].filter(pl.col("symbol").is_in(by_source["X-TRADE"]))),
-        _x_snapshot_trades(parsed["x"].filter(pl.col("symbol").is_in(by_source["X"]))),
+        _x_trade_trades(parsed["x_trade"].filter(pl.col("symbol").is_in(by_source["X-TRADE"])), context.seen),
+        _x_snapshot_trades(parsed["x"].filter(pl.col("symbol").is_in(by_source["X"])), context.x_baseline),
         _bar_trades(parsed["bar"].filter(pl.col("symbol").is_in(by_source["B"]))),
     ]
     trades = pl.concat([p.select(_COMMON) for p in parts], how="vertical_relaxed")
@@ -135,16 +187,20 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
             phase_expr().alias("phase"),
         )
     )
-    trades = _attach_book(trades, parsed, ranks)
-    trades = _attach_tick_reference(trades)
+    trades = _attach_book(trades, parsed, ranks, context.books)
+    trades = _attach_tick_reference(trades, context.tick)
     return _classify(trades).select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
 
 
-def _attach_book(trades: pl.DataFrame, parsed: dict[str, pl.DataFrame], ranks: dict[str, int]) -> pl.DataFrame:
+def _attach_book(trades: pl.DataFrame, parsed: dict[str, pl.DataFrame], ranks: dict[str, int],
+                 earlier: pl.DataFrame | None = None) -> pl.DataFrame:
     """Join each trade with the latest X-QUOTE / X book of its symbol that arrived strictly before it."""
     cols = ["session", "seq", "symbol", "bid_price_1", "ask_price_1"]
+    sources = [parsed["x_quote"].select(cols), parsed["x"].select(cols)]
+    if earlier is not None and earlier.height:
+        sources.insert(0, earlier.select(cols).cast({c: parsed["x_quote"].schema[c] for c in cols}))
     books = (
-        pl.concat([parsed["x_quote"].select(cols), parsed["x"].select(cols)], how="vertical")
+        pl.concat(sources, how="vertical")
         .with_columns(arrival_key(ranks))
         .sort("_arr")
         .select("_arr", "symbol", pl.col("bid_price_1").alias("_bid"), pl.col("ask_price_1").alias("_ask"),
@@ -155,14 +211,24 @@ def _attach_book(trades: pl.DataFrame, parsed: dict[str, pl.DataFrame], ranks: d
     )
 
 
-def _attach_tick_reference(trades: pl.DataFrame) -> pl.DataFrame:
-    """``_tick_ref``: the most recent earlier non-put-through price of the symbol that differs from this one."""
-    history = trades.filter(pl.col("phase") != "pt").select("_arr", "symbol", "price")
+def tick_references(history: pl.DataFrame) -> pl.DataFrame:
+    """``_tick_ref`` per row of ``history`` (non-put-through prints, arrival order, columns symbol + price): the
+    most recent earlier price of the symbol that differs from the row's price (docs/analytics.md §3, tick rule)."""
     prev = pl.col("price").shift(1).over("symbol")
-    history = history.with_columns(
+    return history.with_columns(
         pl.when(pl.col("price") != prev).then(prev).otherwise(None).forward_fill().over("symbol").alias("_tick_ref")
     )
-    return trades.join(history.select("_arr", "_tick_ref"), on="_arr", how="left", maintain_order="left")
+
+
+def _attach_tick_reference(trades: pl.DataFrame, earlier: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``_tick_ref``: the most recent earlier non-put-through price of the symbol that differs from this one."""
+    history = trades.filter(pl.col("phase") != "pt").select("_arr", "symbol", "price")
+    if earlier is not None and earlier.height:  # earlier prints come first; _arr -1 never joins a trade
+        history = pl.concat([earlier.select(pl.lit(-1, pl.Int64).alias("_arr"), "symbol", "price"), history],
+                            how="vertical_relaxed")
+    history = tick_references(history)
+    return trades.join(history.select("_arr", "_tick_ref").filter(pl.col("_arr") >= 0), on="_arr", how="left",
+                       maintain_order="left")
 
 
 def _classify(trades: pl.DataFrame) -> pl.DataFrame:

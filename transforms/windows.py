@@ -96,7 +96,16 @@ def cooldown(
     candidates do not restart the cooldown (docs/analytics.md §9). Sequential by nature, so a plain loop over the
     candidates only (they are few compared with frames).
     """
-    last: dict[tuple, int] = {}
+    return cooldown_from(candidates, seconds, by=by, time_col=time_col)[0]
+
+
+def cooldown_from(
+    candidates: pl.DataFrame, seconds: int, *, by: list[str], time_col: str = "_teff",
+    last_emitted: dict[tuple, int] | None = None,
+) -> tuple[pl.Series, dict[tuple, int]]:
+    """:func:`cooldown` continuing from ``last_emitted`` (group -> time of its last emitted candidate, earlier
+    in the day); returns the mask and the updated mapping (a new dict; the argument is not changed)."""
+    last: dict[tuple, int] = dict(last_emitted or {})
     keep = []
     groups = candidates.select(by).rows()
     times = candidates.get_column(time_col).to_list()
@@ -107,7 +116,15 @@ def cooldown(
             keep.append(True)
         else:
             keep.append(False)
-    return pl.Series("_emit", keep, dtype=pl.Boolean)
+    return pl.Series("_emit", keep, dtype=pl.Boolean), last
+
+
+def after_key(key: tuple[str, int] | None) -> pl.Expr:
+    """Rows that arrived after ``key`` = (session, seq) (all rows when ``key`` is None)."""
+    if key is None:
+        return pl.lit(True)
+    session, seq = key
+    return (pl.col("session") > session) | ((pl.col("session") == session) & (pl.col("seq") > seq))
 
 
 def minute_floor(col: str = "exch_time") -> pl.Expr:

@@ -9,6 +9,7 @@ from vntrack.commands.feed import feed_command
 from vntrack.commands.lake import import_command
 from vntrack.commands.replay import replay_command
 from vntrack.commands.simulate import simulate_command
+from vntrack.commands.tail import tail_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="VN Stock Tracker: record and replay the SSI feed.")
 app.command("import")(import_command)
@@ -16,6 +17,7 @@ app.command("replay")(replay_command)
 app.command("simulate")(simulate_command)
 app.command("feed")(feed_command)
 app.command("capture")(capture_command)
+app.command("tail")(tail_command)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

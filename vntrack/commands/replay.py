@@ -19,9 +19,18 @@ console = Console()
 def replay_command(
     date: Annotated[str | None, typer.Option("--date", "-d", help="trading date, YYYY-MM-DD")] = None,
     all_dates: Annotated[bool, typer.Option("--all", help="replay every date in the lake")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="compare the day's live outputs (vntrack tail) with a "
+                                                          "fresh batch run instead of writing curated tables")] = False,
 ) -> None:
     """Replay a day of the lake: curated tables, quarantine and the daily report (HTML + Markdown)."""
     settings = get_settings()
+    if verify:
+        if date is None or all_dates:
+            raise typer.BadParameter("--verify needs exactly one --date YYYY-MM-DD (not --all)")
+        from vntrack.commands.verify import verify_command
+
+        verify_command(settings, parse_day(date))
+        return
     if all_dates == (date is not None):
         raise typer.BadParameter("give exactly one of --date YYYY-MM-DD or --all")
     days = lake.lake_dates(settings.lake) if all_dates else [parse_day(date)]

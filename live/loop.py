@@ -1,0 +1,203 @@
+"""``vntrack tail``: the micro-batch loop over one trading date (design.md §6, contract C3).
+
+Every interval: read what is durable since the cursor (:mod:`live.source`), run one engine step
+(:func:`transforms.incremental.step`), commit parts + state + checkpoint (:mod:`live.store`), publish the
+snapshot (:mod:`live.publish`). Late data that would break arrival order, and batches that would restate emitted
+rows, trigger a rebuild: the whole day's durable frames in one step from a fresh state, which is exactly the
+batch run; the rebuild and its reason are kept in the checkpoint, the health snapshot and ``replay --verify``.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from capture.events import read_events
+from live import paths
+from live.publish import next_version, publish
+from live.source import Cursor, Poll, advance, poll, read_all
+from live.store import Checkpoint, LiveStore, _write_json
+from transforms.incremental import ROW_TABLES, Restatement, initial_state, snapshot_tables, step
+
+log = logging.getLogger("vntrack.tail")
+_WHOLE_DAY = ("indices", "basis", "alerts")  # row tables the snapshot shows in full
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one iteration did: ``frames`` applied (0: nothing new), ``rebuilt`` (with reasons), timing."""
+
+    batch: int
+    frames: int
+    rebuilt: tuple[str, ...]
+    batch_ms: float
+
+
+class TailLoop:
+    """The live loop of one date; ``start`` recovers from the last checkpoint, ``run_once`` does one batch.
+
+    Parameters
+    ----------
+    lake : lake root.
+    day : trading date.
+    futures_override : front-month override (``VNTRACK_FUTURES_OVERRIDE``).
+    compact_every : parts per table before compaction.
+    """
+
+    def __init__(self, lake: Path, day: date, *, futures_override: str | None = None, compact_every: int = 50):
+        self.lake, self.day, self.futures_override = Path(lake), day, futures_override
+        self.store = LiveStore(lake, day)
+        self.compact_every = compact_every
+        self._rates: collections.deque[tuple[float, int]] = collections.deque()
+        self._last_applied_wall: float | None = None
+        self._last_poll: Poll | None = None
+        self.batch_ms = 0.0
+        self.lag_ms: float | None = None
+
+    # ----------------------------------------------------------------------------------------------- start
+    def start(self) -> None:
+        """Delete what a crash left beyond the checkpoint, load state and the day's tables so far."""
+        self.store.recover()
+        self.ck, self.state = self.store.load(self.futures_override)
+        self.ck.events.append({"kind": "start", "wall_ns": time.time_ns(), "batch": self.ck.batch, "pid": os.getpid()})
+        if self.ck.batch:  # the same commit point, now also recording this start
+            _write_json(paths.checkpoint_path(self.lake, self.day), self.ck.to_json())
+        self.whole = {t: self.store.read_table(t, self.ck) for t in _WHOLE_DAY}
+        self._newest_recv_ns = self.ck.newest_recv_ns
+        self.version = next_version(self.lake, self.day)
+        log.info("tail %s: resuming after batch %d (%d frames)", self.day, self.ck.batch, self.state.frames_total)
+
+    # ------------------------------------------------------------------------------------------------ loop
+    def run_once(self) -> BatchResult:
+        """Read, step, commit, publish. Returns what was done."""
+        started = time.perf_counter()
+        p = poll(self.lake, self.day, self.ck.cursor)
+        self._last_poll = p
+        rebuilt: tuple[str, ...] = ()
+        frames = 0
+        if p.late:
+            rebuilt = p.late
+        elif p.rows.height:
+            try:
+                state, out = step(self.state, p.rows)
+            except Restatement as e:
+                rebuilt = (e.reason,)
+            else:
+                self._commit(Checkpoint(self.ck.batch + 1, self.ck.base, advance(self.ck.cursor, p), self.ck.events),
+                             state, out, p.rows)
+                frames = p.rows.height
+        if rebuilt:
+            frames = self._rebuild(rebuilt)
+        self.batch_ms = (time.perf_counter() - started) * 1000 if frames else self.batch_ms
+        if frames:
+            self.lag_ms = (time.time_ns() - self._batch_newest_ns) / 1e6
+        self._publish()
+        if frames and self.store.compact(self.ck, every=self.compact_every):  # after publishing: off the latency
+            log.info("compacted live tables at batch %d", self.ck.batch)
+        return BatchResult(self.ck.batch, frames, rebuilt, self.batch_ms)
+
+    def run(self, interval_s: float = 1.0, *, stop_when_idle_s: float | None = None,
+            max_batches: int | None = None, should_stop=lambda: False) -> None:
+        """Loop every ``interval_s`` until ``should_stop()``, ``max_batches`` batches with frames, or
+        ``stop_when_idle_s`` seconds without new frames and without open journals of the date."""
+        self.start()
+        done, idle_since = 0, time.monotonic()
+        next_at = time.monotonic()
+        try:
+            while not should_stop():
+                r = self.run_once()
+                if r.frames or (self._last_poll and self._last_poll.journals):
+                    idle_since = time.monotonic()
+                done += 1 if r.frames else 0
+                if max_batches is not None and done >= max_batches:
+                    break
+                if stop_when_idle_s is not None and time.monotonic() - idle_since >= stop_when_idle_s:
+                    break
+                next_at += interval_s
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                next_at = max(next_at, time.monotonic() - interval_s)
+        finally:
+            self._publish(stopped=True)
+
+    # ---------------------------------------------------------------------------------------------- commit
+    def _commit(self, ck: Checkpoint, state, out: dict[str, pl.DataFrame], rows: pl.DataFrame,
+                *, replace_all: bool = False) -> None:
+        ck.newest_recv_ns = max(self._newest_recv_ns or 0, int(rows.get_column("recv_ns").max()))
+        self.store.commit(ck, state, out)
+        self.ck, self.state = ck, state
+        for t in _WHOLE_DAY:
+            self.whole[t] = out[t] if replace_all else pl.concat([self.whole[t], out[t]], how="vertical")
+        now = time.time()
+        self._rates.append((now, rows.height))
+        self._last_applied_wall = now
+        newest = int(rows.get_column("recv_ns").max())
+        self._newest_recv_ns = max(self._newest_recv_ns or 0, newest)
+        self._batch_newest_ns = newest
+
+    def _rebuild(self, reasons: tuple[str, ...]) -> int:
+        """The whole day's durable frames in one step from a fresh state (= the batch run)."""
+        log.warning("rebuilding %s from raw: %s", self.day, "; ".join(reasons))
+        rows, segments = read_all(self.lake, self.day)
+        state, out = step(initial_state(self.day, self.futures_override), rows)
+        n = self.ck.batch + 1
+        cursor = advance(Cursor(), Poll(rows, segments, (), (), ()))
+        events = [*self.ck.events, {"kind": "rebuild", "wall_ns": time.time_ns(), "batch": n,
+                                    "frames": rows.height, "reasons": list(reasons)}]
+        self._commit(Checkpoint(n, n, cursor, events), state, out, rows, replace_all=True)
+        return rows.height
+
+    # --------------------------------------------------------------------------------------------- publish
+    def health(self, *, stopped: bool = False) -> dict:
+        """The C3 health object (plus this loop's extra keys: batches, rebuilds, late_data, seq_gaps, ...)."""
+        now = time.time()
+        while self._rates and self._rates[0][0] < now - 10:
+            self._rates.popleft()
+        events = read_events(self.lake, self.day)
+        kinds = events.get_column("kind").value_counts() if events.height else None
+        count = (lambda k: int(kinds.filter(pl.col("kind") == k).get_column("count").sum()) if kinds is not None else 0)
+        newest = self._newest_recv_ns
+        rebuilds = [e for e in self.ck.events if e["kind"] == "rebuild"]
+        p = self._last_poll
+        return {
+            "lag_ms": round(self.lag_ms, 1) if self.lag_ms is not None else None,
+            "frames_per_s": round(sum(n for _, n in self._rates) / 10, 1),
+            "last_frame_age_s": round((time.time_ns() - newest) / 1e9, 3) if newest else None,
+            "frames_total": self.state.frames_total,
+            "quarantined_total": self.state.quarantined_total,
+            "sessions": list(self.state.sessions),
+            "gaps": count("gap"),
+            "reconnects": count("reconnect"),
+            "watermarks": dict(sorted(self.ck.cursor.watermarks.items())),
+            "batch_ms": round(self.batch_ms, 1),
+            "state": "stopped" if stopped else "running",
+            "trading_date": self.day.isoformat(),
+            "batch": self.ck.batch,
+            "rebuilds": len(rebuilds),
+            "late_data": [r for e in rebuilds for r in e["reasons"]][-10:],
+            "seq_gaps": sum(len(v) for v in self.ck.cursor.seq_gaps.values()),
+            "open_journals": list(p.journals) if p else [],
+            "torn_journals": list(p.torn) if p else [],
+            "restarts": sum(1 for e in self.ck.events if e["kind"] == "start") - 1,
+        }
+
+    def _publish(self, *, stopped: bool = False) -> None:
+        tables = {**snapshot_tables(self.state), **self.whole}
+        publish(self.lake, self.day, self.version, tables, self.health(stopped=stopped))
+        self.version += 1
+
+
+def read_checkpoint(lake: Path, day: date) -> dict | None:
+    """``CHECKPOINT.json`` of a date, or None."""
+    path = paths.checkpoint_path(lake, day)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+__all__ = ["TailLoop", "BatchResult", "ROW_TABLES", "read_checkpoint"]

@@ -1,0 +1,260 @@
+"""``vntrack tail`` over lakes filled the way capture fills them (contract C1): exactness against the batch run
+through session restarts, late segments, quarantined frames, kill -9 at random moments; the C3 snapshot; and
+``vntrack replay --verify`` in both outcomes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from capture.lake import raw_table_from_polars, read_raw, write_raw_segment
+from capture.schemas import RAW_FRAME_PL
+from live import paths
+from live.loop import TailLoop
+from live.publish import SNAPSHOT, read_snapshot
+from live.store import LiveStore
+from tests.capture_like import CaptureLike, as_session
+from transforms import schemas
+from transforms.incremental import ROW_TABLES, SNAPSHOT_TABLES
+from transforms.pipeline import run_day
+
+REPO = Path(__file__).resolve().parents[1]
+DAY = date(2026, 7, 22)
+S1, S2, S3 = ("cap-20260722-084500000000-aaaa", "cap-20260722-101500000000-bbbb", "cap-20260722-133000000000-cccc")
+
+
+@cache
+def sim_slice(start: int, n: int) -> pl.DataFrame:
+    from capture.simulate import simulate_frames
+
+    return simulate_frames(DAY, "vn30", 0, None, 1.0).slice(start, n)
+
+
+def assert_live_equals_batch(lake: Path) -> None:
+    store = LiveStore(lake, DAY)
+    expected = run_day(read_raw(lake, DAY), DAY)
+    for t in ROW_TABLES:
+        assert_frame_equal(store.read_table(t), expected[t], check_exact=True)
+    _, snap = read_snapshot(lake, DAY)
+    for t in (*SNAPSHOT_TABLES, "indices", "basis", "alerts"):
+        assert_frame_equal(snap[t], expected[t], check_exact=True)
+
+
+def vntrack(lake: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = {**os.environ, "VNTRACK_LAKE": str(lake), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "vntrack.cli", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+# --------------------------------------------------------------------------------------- in-process loop
+
+
+def test_sessions_restart_late_segment_and_quarantine(lake):
+    frames = sim_slice(40_000, 9_000)
+    a, b = as_session(frames.head(4_000), S1), as_session(frames.slice(4_000, 4_000), S2)
+    late = as_session(frames.slice(8_000), S1).with_columns(pl.col("seq") + 4_000)  # S1's rows after 4000
+    loop = TailLoop(lake, DAY, compact_every=5)
+    loop.start()
+    cap = CaptureLike(lake, DAY, S1)
+    for i in range(0, a.height, 500):                       # flushes, a seal every 3 flushes, one batch per tick
+        batch = a.slice(i, 500)
+        if i == 1_500:                                        # a frame that cannot be parsed, mid-batch
+            batch = batch.with_columns(pl.when(pl.col("seq") == batch.item(250, "seq"))
+                                       .then(pl.lit('{"DataType":"X-TRADE","Content":"{oops'))
+                                       .otherwise(pl.col("payload")).alias("payload"))
+        cap.write(batch)
+        if i % 1_500 == 1_000:
+            cap.seal()
+        assert loop.run_once().rebuilt == ()
+    cap.close()                                              # S1 stops cleanly; capture restarts as S2
+    cap2 = CaptureLike(lake, DAY, S2)
+    for i in range(0, b.height, 1_000):
+        cap2.write(b.slice(i, 1_000))
+        loop.run_once()
+    h = loop.health()
+    assert h["sessions"] == [S1, S2] and h["watermarks"] == {S1: 4_000, S2: 2 * 2_000}
+    assert h["quarantined_total"] == 1 and h["open_journals"] == [S2] and h["rebuilds"] == 0
+    assert_live_equals_batch_partial(lake, loop)
+    # a segment of S1 appears after S2 was consumed: arrival order says it comes first -> rebuild, reported
+    write_raw_segment(lake, DAY, S1, 99, raw_table_from_polars(late))
+    r = loop.run_once()
+    assert r.rebuilt and "session " + S1 in r.rebuilt[0]
+    cap2.close()
+    loop.run_once()
+    h = loop.health()
+    assert h["rebuilds"] == 1 and S1 in h["late_data"][0] and h["frames_total"] == 9_000
+    assert LiveStore(lake, DAY).file_count() <= 2 * 4 * len(ROW_TABLES)   # <= 4 parts + 4 chunks per table
+    assert_live_equals_batch(lake)
+    result = vntrack(lake.parent / "lake", "replay", "--verify", "--date", DAY.isoformat())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "EQUAL" in result.stdout and "rebuilt the day from raw" in result.stdout
+
+
+def assert_live_equals_batch_partial(lake: Path, loop: TailLoop) -> None:
+    """Mid-day: the committed rows equal the batch run over exactly the frames consumed (journal included)."""
+    consumed = pl.concat([read_raw(lake, DAY), *[pl.from_arrow(__import__("capture.journal", fromlist=["x"])
+                          .read_journal(p).table) for p in paths.Path(lake, "raw", "_open").glob("*.arrows")]])
+    consumed = consumed.cast(dict(RAW_FRAME_PL)).unique(["session", "seq"]).sort("session", "seq")
+    expected = run_day(consumed, DAY)
+    for t in ROW_TABLES:
+        assert_frame_equal(LiveStore(lake, DAY).read_table(t), expected[t])
+
+
+def test_compaction_keeps_rows_and_bounds_files(lake):
+    """Two-tier compaction at every=3 over 40 batches: the rows read back are the rows appended, in order."""
+    from live.source import Cursor
+    from live.store import Checkpoint
+    from transforms.incremental import initial_state
+
+    store, state, written = LiveStore(lake, DAY), initial_state(DAY), []
+    trades = run_day(as_session(sim_slice(30_000, 2_000), S1), DAY)["trades"]
+    empty = {t: schemas.empty(schemas.QUARANTINE if t == "quarantine" else schemas.CURATED[t]) for t in ROW_TABLES}
+    for n in range(1, 41):
+        part = trades.slice((n - 1) * 20, 20)
+        written.append(part)
+        ck = Checkpoint(n, 1, Cursor())
+        store.commit(ck, state, {**empty, "trades": part})
+        store.compact(ck, every=3)
+        assert len(list(paths.table_dir(lake, DAY, "trades").glob("*.parquet"))) <= 2 * 3
+    assert_frame_equal(store.read_table("trades"), pl.concat(written))
+    # a merge cut short (inputs not yet deleted) reads the same: the chunk wins over what it covers
+    chunk = sorted(paths.table_dir(lake, DAY, "trades").glob("chunk-*"))[0]
+    extra = paths.part_path(lake, DAY, "trades", int(chunk.name[6:15]))
+    written[int(chunk.name[6:15]) - 1].write_parquet(extra)
+    assert_frame_equal(store.read_table("trades"), pl.concat(written))
+
+
+def test_snapshot_contract_c3(lake):
+    cap = CaptureLike(lake, DAY, S1)
+    cap.write(as_session(sim_slice(60_000, 3_000), S1))
+    loop = TailLoop(lake, DAY)
+    loop.start()
+    for _ in range(5):
+        loop.run_once()
+    pointer = json.loads(paths.current_path(lake, DAY).read_text())
+    assert set(pointer) == {"version", "dir", "trading_date", "published_ns", "health"}
+    assert pointer["dir"] == f"v{pointer['version']:012d}" and pointer["trading_date"] == DAY.isoformat()
+    versions = sorted(p.name for p in paths.snapshot_root(lake, DAY).iterdir() if p.is_dir())
+    assert len(versions) == 3 and versions[-1] == pointer["dir"]
+    vdir = paths.snapshot_root(lake, DAY) / pointer["dir"]
+    for t in SNAPSHOT:
+        assert pl.read_parquet(vdir / f"{t}.parquet").schema == schemas.CURATED[t]
+    health = json.loads((vdir / "health.json").read_text())
+    assert {"lag_ms", "frames_per_s", "last_frame_age_s", "frames_total", "quarantined_total", "sessions", "gaps",
+            "reconnects", "watermarks", "batch_ms", "state"} <= set(health)
+    assert health["frames_total"] == 3_000 and health["state"] == "running"
+    cap.close()
+
+
+# ------------------------------------------------------------------------------------ real process, kill -9
+
+
+def _start_tail(lake: Path) -> subprocess.Popen:
+    env = {**os.environ, "VNTRACK_LAKE": str(lake)}
+    return subprocess.Popen([sys.executable, "-m", "vntrack.cli", "tail", "--date", DAY.isoformat(),
+                             "--interval", "50ms"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _published_after(lake: Path, ns: int) -> bool:
+    try:
+        return json.loads(paths.current_path(lake, DAY).read_text())["published_ns"] > ns
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+
+
+def test_kill_minus_9_at_random_moments_loses_and_repeats_nothing(lake):
+    """The test keeps writing journal batches and seals; the loop process is killed with SIGKILL at a random
+    moment after it is up (mid-batch, mid-commit or mid-publish), and restarted, several times."""
+    rnd = random.Random(5)
+    frames = sim_slice(100_000, 12_000)
+    sessions = [as_session(frames.head(7_000), S1), as_session(frames.slice(7_000), S3)]
+    spawned, proc = time.time_ns(), _start_tail(lake)
+    kill_at = None
+    kills = 0
+    try:
+        for session in sessions:
+            cap = CaptureLike(lake, DAY, session.item(0, "session"))
+            for k, i in enumerate(range(0, session.height, 200)):
+                cap.write(session.slice(i, 200))
+                if k % 5 == 4:
+                    cap.seal()
+                deadline = time.monotonic() + 60
+                while kill_at is None and not _published_after(lake, spawned):  # wait until it is up
+                    assert time.monotonic() < deadline and proc.poll() is None, "vntrack tail did not start"
+                    time.sleep(0.02)
+                if kill_at is None:
+                    kill_at = time.monotonic() + rnd.uniform(0.0, 0.6)
+                time.sleep(0.05)
+                if time.monotonic() >= kill_at:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=30)
+                    kills += 1
+                    spawned, proc, kill_at = time.time_ns(), _start_tail(lake), None
+            cap.close()
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert kills >= 3
+    done = vntrack(lake, "tail", "--date", DAY.isoformat(), "--interval", "50ms", "--stop-when-idle", "1s")
+    assert done.returncode == 0, done.stderr
+    assert_live_equals_batch(lake)
+    h = read_snapshot(lake, DAY)[0]["health"]
+    assert h["frames_total"] == 12_000 and h["state"] == "stopped" and h["restarts"] >= 1
+
+
+# ----------------------------------------------------------------------------------------- replay --verify
+
+
+def test_replay_verify_names_the_first_differing_row_and_column(lake):
+    cap = CaptureLike(lake, DAY, S1)
+    cap.write(as_session(sim_slice(50_000, 2_500), S1))
+    cap.close()
+    ok = vntrack(lake, "tail", "--date", DAY.isoformat(), "--interval", "50ms", "--stop-when-idle", "0.2s")
+    assert ok.returncode == 0, ok.stderr
+    equal = vntrack(lake, "replay", "--verify", "--date", DAY.isoformat())
+    assert equal.returncode == 0 and "EQUAL" in equal.stdout
+    assert "trades" in equal.stdout and "candles_1m" in equal.stdout
+    part = sorted(paths.table_dir(lake, DAY, "trades").glob("*.parquet"))[-1]
+    trades = pl.read_parquet(part)
+    seq = trades.item(7, "seq")
+    trades.with_columns(pl.when(pl.int_range(pl.len()) == 7).then(pl.col("volume") + 1).otherwise(pl.col("volume"))
+                        .alias("volume")).write_parquet(part)
+    diff = vntrack(lake, "replay", "--verify", "--date", DAY.isoformat())
+    assert diff.returncode == 1
+    assert "DIFFERENT" in diff.stdout and "trades" in diff.stdout and "'volume'" in diff.stdout
+    assert f"seq={seq}" in diff.stdout
+
+
+def test_replay_verify_without_live_outputs_says_what_to_run(lake):
+    cap = CaptureLike(lake, DAY, S1)
+    cap.write(as_session(sim_slice(0, 100), S1))
+    cap.close()
+    r = vntrack(lake, "replay", "--verify", "--date", DAY.isoformat())
+    assert r.returncode == 1 and "vntrack tail --date 2026-07-22" in r.stdout
+
+
+def test_tail_rejects_a_bad_interval(lake):
+    r = vntrack(lake, "tail", "--date", DAY.isoformat(), "--interval", "fast")
+    assert r.returncode == 2 and "500ms" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["--verify"], ["--verify", "--all"]])
+def test_replay_verify_needs_one_date(lake, args):
+    r = vntrack(lake, "replay", *args)
+    assert r.returncode == 2 and "--verify needs exactly one --date" in r.stderr

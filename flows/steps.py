@@ -151,3 +151,37 @@ def apply_lake_retention(lake: Path, day: date, *, raw_retention_days: int | Non
 def summary_json(**values) -> str:
     """A flow's result as one JSON line (what the CLI prints)."""
     return json.dumps(values, default=str, sort_keys=True)
+
+
+def rebuild_date(settings, day: date) -> dict:
+    """Every step of ``flows.rebuild.rebuild_day`` for one date, as one plain call (backfill's unit of work).
+
+    Returns the same keys as the flow; ``skipped`` on a non-trading day.
+    """
+    from flows.common import non_trading_reason, today_vn
+    from flows.compact import compact_day
+    from flows.warehouse.load import drop_expired
+    from flows.warehouse.migrate import migrate
+    from flows.warehouse.target import target_from_settings
+    from reports.daily import build_report
+
+    if reason := non_trading_reason(day):
+        return {"trading_date": day.isoformat(), "skipped": reason}
+    lake = Path(settings.lake)
+    comp = compact_day(lake, day, max_rows=settings.compact_segment_rows)
+    cur = build_curated(lake, day, futures_override=settings.futures_override)
+    _, failed, total = validate(lake, day)
+    target = target_from_settings(settings)
+    migrate(target)
+    result = load(lake, day, target, frames=cur.frames, dq_failed=failed, dq_total=total,
+                  on_failure=settings.dq_on_failure)
+    report = build_report(lake, day, Path(settings.reports_root))
+    write_dq_markdown(lake, day, Path(settings.reports_root))
+    retention = apply_lake_retention(lake, day, raw_retention_days=settings.raw_retention_days,
+                                     keep_live=settings.keep_live_after_rebuild)
+    retention["warehouse_dropped"] = [d.isoformat() for d in drop_expired(
+        target, retention_days=settings.warehouse_retention_days, today=today_vn())]
+    return {"trading_date": day.isoformat(), "compaction": {"before": comp.before, "after": comp.after},
+            "frames": cur.frames, "validation": {"failed": failed, "total": total},
+            "status": "degraded" if failed else "ok", "load": {"rows": result.rows}, "report": str(report.html),
+            "retention": retention}

@@ -6,10 +6,12 @@ import typer
 
 from vntrack.commands.capture import capture_command
 from vntrack.commands.feed import feed_command
+from vntrack.commands.flows import backfill_command, rebuild_command, reconcile_command, serve_command
 from vntrack.commands.lake import import_command
 from vntrack.commands.replay import replay_command
 from vntrack.commands.simulate import simulate_command
 from vntrack.commands.tail import tail_command
+from vntrack.commands.warehouse import db_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="VN Stock Tracker: record and replay the SSI feed.")
 app.command("import")(import_command)
@@ -18,6 +20,11 @@ app.command("simulate")(simulate_command)
 app.command("feed")(feed_command)
 app.command("capture")(capture_command)
 app.command("tail")(tail_command)
+app.add_typer(db_app, name="db")  # flows, issue 6: warehouse and Prefect flows
+app.command("rebuild")(rebuild_command)
+app.command("backfill")(backfill_command)
+app.command("reconcile")(reconcile_command)
+app.command("serve")(serve_command)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

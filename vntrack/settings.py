@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,29 @@ class Settings(BaseSettings):
     ssi_consumer_secret: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SSI_CONSUMER_SECRET", "VNTRACK_SSI_CONSUMER_SECRET")
     )
+
+    # --- warehouse, flows and validation (flows/, issue 6; README "Warehouse and flows") ---
+    database_url: str | None = Field(
+        None, description="PostgreSQL / TimescaleDB conninfo URL (postgresql://user@host:port/db); unset = DuckDB")
+    warehouse_path: Path | None = Field(None, description="DuckDB warehouse file; default <lake>/warehouse.duckdb")
+    dq_on_failure: Literal["degrade", "block"] = Field(
+        "degrade", description="a failed expectation: load the day flagged 'degraded', or block its load")
+    raw_retention_days: int | None = Field(
+        None, ge=1, description="delete raw segments of dates older than this many days after a rebuild; "
+                                 "unset = keep raw forever (raw is the source of truth)")
+    keep_live_after_rebuild: bool = Field(False, description="keep lake/live/date=D after that day is rebuilt")
+    warehouse_retention_days: int | None = Field(
+        None, ge=1, description="drop warehouse rows (partitions / chunks) of dates older than this; unset = forever")
+    compact_segment_rows: int = Field(
+        1_000_000, ge=1000, description="rows per raw segment after rebuild_day's compaction")
+    ssi_rest_url: str = Field("https://fc-data.ssi.com.vn/", description="SSI FastConnect Data REST base URL "
+                                                                         "(reconcile_day's DailyStockPrice)")
+    tail_until: str = Field("15:05", description="exchange time (HH:MM, Asia/Ho_Chi_Minh) the tail flow stops at")
+
+    @property
+    def warehouse_file(self) -> Path:
+        """The DuckDB warehouse file (used when ``database_url`` is unset)."""
+        return self.warehouse_path or self.lake / "warehouse.duckdb"
 
     @property
     def reports_root(self) -> Path:

@@ -1,0 +1,33 @@
+"""Shared by the flows: settings, the trading-day guard, Vietnam time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from transforms.calendar import is_trading_day, previous_trading_day
+from vntrack.settings import Settings
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def flow_settings() -> Settings:
+    """A fresh :class:`Settings` from the environment, read when a flow run starts (deployments, workers and
+    ``vntrack serve`` pass configuration through the environment)."""
+    return Settings()
+
+
+def today_vn() -> date:
+    """Today's date in Asia/Ho_Chi_Minh (the trading date a scheduled run works on)."""
+    return datetime.now(VN_TZ).date()
+
+
+def non_trading_reason(day: date) -> str | None:
+    """Why ``day`` has no session (weekend or a holiday of ``transforms/calendar.py``), or None on a trading day.
+
+    The schedules in prefect.yaml fire on weekdays; this guard makes a run on a holiday a no-op (Completed, with
+    the reason), so the holiday list lives in one place (transforms/data) and never needs a re-deploy.
+    """
+    if is_trading_day(day):
+        return None
+    return f"{day} is not a trading day (weekend or holiday); the previous one was {previous_trading_day(day)}"

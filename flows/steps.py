@@ -1,0 +1,187 @@
+"""The steps of the daily rebuild as plain functions (paths in, paths out); ``flows.rebuild`` wraps them in tasks.
+
+No Prefect here, so each step is testable and callable on its own. Every step is idempotent per trading date:
+running it again replaces what it wrote for that date.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from capture import lake as lake_io
+from flows.warehouse.frames import book_top, read_capture_events
+from flows.warehouse.load import LoadResult, replace_day
+from flows.warehouse.target import Target
+from transforms.pipeline import run_day
+from transforms.schemas import CURATED
+
+WAREHOUSE_CURATED = ("trades", "session_stats", "foreign_flow", "foreign_summary", "foreign_by_sector", "indices",
+                     "basis", "alerts", "candles_1m", "board")
+"""Curated tables loaded into the warehouse under the same name (contract C4)."""
+
+
+class NoRawData(LookupError):
+    """The lake has no sealed raw segment for the date."""
+
+
+class LoadBlocked(RuntimeError):
+    """Validation failed and ``VNTRACK_DQ_ON_FAILURE=block``: the date was not loaded."""
+
+
+def dq_path(lake: Path, day: date) -> Path:
+    """``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results."""
+    return Path(lake) / "dq" / f"date={day:%Y-%m-%d}" / "dq_results.parquet"
+
+
+def live_day_dir(lake: Path, day: date) -> Path:
+    """``lake/live/date=YYYY-MM-DD``: the live loop's state and snapshots of that date (contract C3)."""
+    return Path(lake) / "live" / f"date={day:%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class Curated:
+    """What build_curated wrote: ``{table: path}`` and the frame count."""
+
+    paths: dict[str, Path]
+    frames: int
+
+
+def build_curated(lake: Path, day: date, *, futures_override: str | None = None) -> Curated:
+    """Run the batch analytics (``transforms.pipeline.run_day``) over the date's raw frames.
+
+    Writes every table of ``transforms.schemas.CURATED`` plus ``book_top`` to ``lake/curated/date=D/`` and the
+    quarantine to ``lake/quarantine/date=D/``.
+
+    Raises
+    ------
+    NoRawData : the date has no raw segment (the message lists the dates the lake has).
+    """
+    raw = lake_io.read_raw(lake, day)
+    if raw.height == 0:
+        have = ", ".join(d.isoformat() for d in lake_io.lake_dates(lake)) or "none"
+        raise NoRawData(f"no raw frames for {day} in {lake}; dates in the lake: {have}")
+    tables = run_day(raw, day, futures_override=futures_override)
+    out = {name: tables[name] for name in CURATED}
+    out["book_top"] = book_top(tables["x_quote"], tables["x"])
+    paths = lake_io.write_curated(lake, day, out)
+    lake_io.write_quarantine(lake, day, tables["quarantine"])
+    return Curated(paths, raw.height)
+
+
+def validate(lake: Path, day: date) -> tuple[Path, int, int]:
+    """Validate the date's curated tables (``flows.validate``); results to :func:`dq_path`.
+
+    Returns
+    -------
+    (path, failed, total) : the results file and the expectation counts.
+    """
+    from flows.validate import validate_day
+
+    tables = {name: lake_io.read_curated(lake, day, name) for name in CURATED}
+    result = validate_day(day, tables)
+    path = lake_io.write_table(dq_path(lake, day), result.results)
+    return path, result.failed, result.total
+
+
+def load(lake: Path, day: date, target: Target, *, frames: int, dq_failed: int, dq_total: int,
+         on_failure: str = "degrade", progress=None) -> LoadResult:
+    """Load the date's curated tables, book top, capture events and dq results into the warehouse.
+
+    The date's status is ``ok`` when every expectation passed, else ``degraded`` (loaded, flagged); with
+    ``on_failure="block"`` a failed expectation raises :class:`LoadBlocked` and nothing is loaded.
+    """
+    if dq_failed and on_failure == "block":
+        raise LoadBlocked(f"{day}: {dq_failed} of {dq_total} expectations failed and VNTRACK_DQ_ON_FAILURE=block; "
+                          f"see {dq_path(lake, day)} (set it to 'degrade' to load the day flagged)")
+    frames_by_table = {name: lake_io.read_curated(lake, day, name) for name in (*WAREHOUSE_CURATED, "book_top")}
+    frames_by_table["capture_events"] = read_capture_events(lake, day)
+    frames_by_table["dq_results"] = pl.read_parquet(dq_path(lake, day))
+    counts = {name: df.height for name, df in frames_by_table.items()}
+    return replace_day(target, day, frames_by_table, progress=progress, day_row={
+        "status": "degraded" if dq_failed else "ok", "frames": frames, "row_counts": counts,
+        "dq_failed": dq_failed, "dq_total": dq_total})
+
+
+def write_dq_markdown(lake: Path, day: date, out_dir: Path) -> Path:
+    """``dq-YYYY-MM-DD.md`` beside the daily report: every expectation, failures first."""
+    results = pl.read_parquet(dq_path(lake, day)).sort("success", "table_name", "expectation")
+    failed = int((~results["success"]).sum())
+    lines = [f"# Data quality {day}", "", f"{results.height - failed} of {results.height} expectations passed"
+             + (f"; **{failed} failed: the day is degraded**" if failed else "."), "",
+             "| table | expectation | column | rows | unexpected | ok |", "|---|---|---|---:|---:|---|"]
+    for r in results.iter_rows(named=True):
+        lines.append(f"| {r['table_name']} | {r['expectation']} | {r['column_name']} | {r['element_count'] or 0:,} "
+                     f"| {r['unexpected_count'] or 0:,} | {'yes' if r['success'] else '**no**'} |")
+    path = Path(out_dir) / f"dq-{day:%Y-%m-%d}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def apply_lake_retention(lake: Path, day: date, *, raw_retention_days: int | None, keep_live: bool) -> dict:
+    """Retention of the lake after ``day`` was rebuilt and loaded.
+
+    * ``lake/live/date=D`` (live-loop state and snapshots) is deleted unless ``keep_live`` — the curated tables
+      of the date now hold the same tables (contract C3).
+    * raw dates older than ``day - raw_retention_days`` are deleted when ``raw_retention_days`` is set; None
+      (the default) keeps raw forever: it is the source of truth everything else is rebuilt from.
+
+    Returns ``{"live_dropped": bool, "raw_dropped": [dates]}``.
+    """
+    out = {"live_dropped": False, "raw_dropped": []}
+    live = live_day_dir(lake, day)
+    if not keep_live and live.is_dir():
+        shutil.rmtree(live)
+        out["live_dropped"] = True
+    if raw_retention_days is not None:
+        cutoff = day - timedelta(days=raw_retention_days)
+        for old in lake_io.lake_dates(lake):
+            if old < cutoff:
+                shutil.rmtree(lake_io.raw_day_dir(lake, old))
+                out["raw_dropped"].append(old.isoformat())
+    return out
+
+
+def summary_json(**values) -> str:
+    """A flow's result as one JSON line (what the CLI prints)."""
+    return json.dumps(values, default=str, sort_keys=True)
+
+
+def rebuild_date(settings, day: date) -> dict:
+    """Every step of ``flows.rebuild.rebuild_day`` for one date, as one plain call (backfill's unit of work).
+
+    Returns the same keys as the flow; ``skipped`` on a non-trading day.
+    """
+    from flows.common import non_trading_reason, today_vn
+    from flows.compact import compact_day
+    from flows.warehouse.load import drop_expired
+    from flows.warehouse.migrate import migrate
+    from flows.warehouse.target import target_from_settings
+    from reports.daily import build_report
+
+    if reason := non_trading_reason(day):
+        return {"trading_date": day.isoformat(), "skipped": reason}
+    lake = Path(settings.lake)
+    comp = compact_day(lake, day, max_rows=settings.compact_segment_rows)
+    cur = build_curated(lake, day, futures_override=settings.futures_override)
+    _, failed, total = validate(lake, day)
+    target = target_from_settings(settings)
+    migrate(target)
+    result = load(lake, day, target, frames=cur.frames, dq_failed=failed, dq_total=total,
+                  on_failure=settings.dq_on_failure)
+    report = build_report(lake, day, Path(settings.reports_root))
+    write_dq_markdown(lake, day, Path(settings.reports_root))
+    retention = apply_lake_retention(lake, day, raw_retention_days=settings.raw_retention_days,
+                                     keep_live=settings.keep_live_after_rebuild)
+    retention["warehouse_dropped"] = [d.isoformat() for d in drop_expired(
+        target, retention_days=settings.warehouse_retention_days, today=today_vn())]
+    return {"trading_date": day.isoformat(), "compaction": {"before": comp.before, "after": comp.after},
+            "frames": cur.frames, "validation": {"failed": failed, "total": total},
+            "status": "degraded" if failed else "ok", "load": {"rows": result.rows}, "report": str(report.html),
+            "retention": retention}

@@ -1,0 +1,54 @@
+"""``vntrack db``: migrate the warehouse and report its state (flows/warehouse)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from vntrack.settings import get_settings
+
+console = Console()
+db_app = typer.Typer(no_args_is_help=True, add_completion=False,
+                     help="The warehouse: DuckDB file by default, PostgreSQL / TimescaleDB with VNTRACK_DATABASE_URL.")
+
+
+@db_app.command("migrate")
+def migrate_command() -> None:
+    """Apply pending migrations (detects TimescaleDB on PostgreSQL at the first migration)."""
+    from flows.warehouse.migrate import apply_retention, flavor, migrate
+    from flows.warehouse.target import target_from_settings
+
+    settings = get_settings()
+    target = target_from_settings(settings)
+    try:
+        applied = migrate(target)
+        apply_retention(target, retention_days=settings.warehouse_retention_days)
+    except Exception as e:  # connection refused, bad URL, file locked: say so, exit 1
+        console.print(f"[red]error:[/red] cannot migrate {target.describe()}: {e}")
+        raise typer.Exit(1) from e
+    print(f"{target.describe()}: flavour {flavor(target)}; applied {', '.join(applied) or 'nothing (up to date)'}")
+
+
+@db_app.command("status")
+def status_command() -> None:
+    """Where the warehouse is, its flavour (duckdb | postgres | timescaledb), migrations, loaded days."""
+    from flows.warehouse.migrate import status
+    from flows.warehouse.target import target_from_settings
+
+    target = target_from_settings(get_settings())
+    try:
+        st = status(target)
+    except Exception as e:
+        console.print(f"[red]error:[/red] cannot read {target.describe()}: {e}")
+        raise typer.Exit(1) from e
+    flavour = st.flavor or "not migrated (run `vntrack db migrate`)"
+    if st.flavor == "postgres":
+        flavour += " (plain PostgreSQL: daily range partitions, materialized views for 5m/1h candles)"
+    elif st.flavor == "timescaledb":
+        flavour += " (hypertables, continuous aggregates, compression and retention policies)"
+    print(f"warehouse: {st.target}")
+    print(f"flavour:   {flavour}")
+    if st.timescale_available is not None:
+        print(f"timescaledb extension available: {'yes' if st.timescale_available else 'no'}")
+    print(f"migrations applied: {', '.join(st.applied) or 'none'}; pending: {', '.join(st.pending) or 'none'}")
+    print(f"trading dates loaded: {st.days}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from vntrack.commands.app import app_command
 from vntrack.commands.feed import feed_command
 from vntrack.commands.lake import import_command
 from vntrack.commands.replay import replay_command
@@ -14,6 +15,7 @@ app.command("import")(import_command)
 app.command("replay")(replay_command)
 app.command("simulate")(simulate_command)
 app.command("feed")(feed_command)
+app.command("app")(app_command)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -24,7 +24,7 @@ from transforms.schemas import QUARANTINE, TZ
 
 EVENTS_TIMELINE = pl.Schema({
     "wall_time": pl.Datetime("us", TZ), "session": pl.String, "seq": pl.UInt64, "kind": pl.String,
-    "detail": pl.String, "gap_s": pl.Float64,
+    "detail": pl.String, "gap_start": pl.Datetime("us", TZ), "gap_end": pl.Datetime("us", TZ), "gap_s": pl.Float64,
 })
 FLOW_RUNS = pl.Schema({
     "flow": pl.String, "flow_run": pl.String, "state": pl.String, "start_time": pl.Datetime("us", TZ),
@@ -37,29 +37,37 @@ def capture_events(lake: Path, day: date) -> pl.DataFrame | None:
 
     Returns
     -------
-    :data:`EVENTS_TIMELINE`: wall_time (Asia/Ho_Chi_Minh), session, seq, kind, detail (JSON text), gap_s
-    (for ``gap`` events whose detail has ``start_ns``/``end_ns``: the gap's length in seconds), by wall time.
+    :data:`EVENTS_TIMELINE`: wall_time (Asia/Ho_Chi_Minh), session, seq, kind, detail (JSON text); for ``gap``
+    events whose detail has ``start_ns``/``end_ns`` (contract C2): gap_start, gap_end and gap_s (seconds). By
+    wall time.
     """
     try:
         from capture.events import read_events
     except ImportError:
         return None
     ev = read_events(lake, day)
-    gaps = [_gap_seconds(d) if k == "gap" else None for k, d in zip(ev["kind"], ev["detail"], strict=True)]
-    return ev.select(
-        pl.from_epoch("wall_ns", time_unit="ns").dt.cast_time_unit("us").dt.replace_time_zone("UTC")
-        .dt.convert_time_zone(TZ).alias("wall_time"),
-        "session", "seq", "kind", "detail",
-        pl.Series("gap_s", gaps, dtype=pl.Float64),
+    spans = [_gap_span(d) if k == "gap" else (None, None) for k, d in zip(ev["kind"], ev["detail"], strict=True)]
+    return ev.with_columns(
+        pl.Series("_start", [a for a, _ in spans], dtype=pl.Int64),
+        pl.Series("_end", [b for _, b in spans], dtype=pl.Int64),
+    ).select(
+        _zoned("wall_ns").alias("wall_time"), "session", "seq", "kind", "detail",
+        _zoned("_start").alias("gap_start"), _zoned("_end").alias("gap_end"),
+        ((pl.col("_end") - pl.col("_start")) / 1e9).alias("gap_s"),
     )
 
 
-def _gap_seconds(detail: str | None) -> float | None:
+def _zoned(ns_col: str) -> pl.Expr:
+    return (pl.from_epoch(ns_col, time_unit="ns").dt.cast_time_unit("us").dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(TZ))
+
+
+def _gap_span(detail: str | None) -> tuple[int | None, int | None]:
     try:
         d = json.loads(detail or "")
-        return (int(d["end_ns"]) - int(d["start_ns"])) / 1e9
+        return int(d["start_ns"]), int(d["end_ns"])
     except (ValueError, KeyError, TypeError):
-        return None
+        return None, None
 
 
 def event_counts(events: pl.DataFrame) -> dict[str, int]:

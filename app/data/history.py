@@ -4,7 +4,7 @@ The interface (every method takes plain values and returns a Polars frame; SQL i
 
     h = LakeHistory(lake)            # or any object with the same methods over the warehouse (contract C4)
     h.days()                         -> list[date], newest first
-    h.symbols(day)                   -> list[str], most traded first
+    h.symbols(day)                   -> list[str], stocks most traded first, then futures
     h.candles(day, symbol)           -> minute, open, high, low, close, volume, value_vnd, vwap, trade_count, ...
     h.trades(day, symbol, limit)     -> the last trades, newest first
     h.trade_sides(day, symbol)       -> trades / volume / value by phase and aggressor side
@@ -127,7 +127,7 @@ class LakeHistory:
         return self.query(sql.DAYS).get_column("trading_date").to_list()
 
     def symbols(self, day: date) -> list[str]:
-        """Symbols with candles on ``day``, most traded (matched value) first."""
+        """Symbols with candles on ``day``: stocks by matched value (most traded first), then the futures."""
         return self.query(sql.SYMBOLS, {"day": day}).get_column("symbol").to_list()
 
     def candles(self, day: date, symbol: str) -> pl.DataFrame:

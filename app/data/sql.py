@@ -23,13 +23,13 @@ GROUP BY trading_date
 ORDER BY trading_date DESC
 """
 
-#: Symbols that traded on $day, most traded (by matched value) first.
+#: Symbols that traded on $day: stocks first, most traded (by matched value) first, then the futures.
 SYMBOLS = """
 SELECT symbol, sum(value_vnd) AS value_vnd
 FROM candles_1m
 WHERE trading_date = $day
 GROUP BY symbol
-ORDER BY value_vnd DESC, symbol
+ORDER BY upper(symbol) LIKE 'VN30F%', value_vnd DESC, symbol
 """
 
 #: 1-minute OHLCV candles of $symbol on $day, by minute.

@@ -39,7 +39,7 @@ def live_derivatives() -> None:
     c[0].metric("Futures price (giá)", price(last["futures_price"], points=True))
     c[1].metric("VN30 spot", price(last["spot"], points=True))
     c[2].metric("Basis (độ lệch)", f"{last['basis_pts']:+.2f} pts", pct(last["basis_pct"], digits=3))
-    c[3].metric("State", "Premium (cộng)" if last["premium"] else "Discount (trừ)")
+    c[3].metric("Premium / discount (cộng / trừ)", "Premium" if last["premium"] else "Discount")
     c[4].metric("Days to expiry (ngày đến đáo hạn)", conv["days_to_expiry"] if conv["days_to_expiry"] is not None else "—")
     c[5].metric("|basis| now / at open", "—" if conv["ratio"] is None else f"{conv['ratio']:.2f}",
                 help="Below 1: the basis narrowed today (converging toward expiry).")

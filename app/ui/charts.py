@@ -9,7 +9,15 @@ from plotly.subplots import make_subplots
 from app.ui.common import STATE_COLOURS
 
 UP, DOWN = STATE_COLOURS["up"], STATE_COLOURS["down"]
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=360, legend=dict(orientation="h", y=1.08))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=380,
+               legend=dict(orientation="h", y=-0.12, yanchor="top", x=0))
+LUNCH = [dict(bounds=[11.5, 13], pattern="hour")]
+"""The HOSE lunch break (11:30-13:00, design.md §7) is cut out of intraday time axes."""
+
+
+def _intraday(fig: go.Figure) -> go.Figure:
+    fig.update_xaxes(rangebreaks=LUNCH)
+    return fig
 
 
 def _naive(s: pl.Series) -> list:
@@ -27,7 +35,7 @@ def line(df: pl.DataFrame, x: str, y: str, *, by: str | None = None, title: str 
     if zero_line:
         fig.add_hline(y=0, line_dash="dot", line_color="#888")
     fig.update_layout(title=title, yaxis_title=y_title, **_LAYOUT)
-    return fig
+    return _intraday(fig) if isinstance(df.schema.get(x), pl.Datetime) else fig
 
 
 def bars(df: pl.DataFrame, x: str, y: str, *, title: str = "", y_title: str = "", horizontal: bool = False,
@@ -74,7 +82,7 @@ def candlestick(candles: pl.DataFrame, *, title: str = "") -> go.Figure:
                       **{**_LAYOUT, "height": 560})
     fig.update_yaxes(title_text="price", row=1, col=1)
     fig.update_yaxes(title_text="volume", row=2, col=1)
-    return fig
+    return _intraday(fig)
 
 
 def two_axes(df: pl.DataFrame, x: str, left: dict[str, str], right: dict[str, str], *, title: str = "",
@@ -90,7 +98,7 @@ def two_axes(df: pl.DataFrame, x: str, left: dict[str, str], right: dict[str, st
     fig.update_layout(title=title, **_LAYOUT)
     fig.update_yaxes(title_text=left_title, secondary_y=False)
     fig.update_yaxes(title_text=right_title, secondary_y=True)
-    return fig
+    return _intraday(fig)
 
 
 def timeline(events: pl.DataFrame, *, title: str = "") -> go.Figure:
@@ -102,5 +110,10 @@ def timeline(events: pl.DataFrame, *, title: str = "") -> go.Figure:
         fig.add_trace(go.Scatter(x=_naive(g["wall_time"]), y=[kind] * g.height, mode="markers", name=kind,
                                  marker=dict(size=11, color=colours.get(kind)), text=g["detail"].to_list(),
                                  hovertemplate="%{x}<br>%{text}<extra></extra>"))
-    fig.update_layout(title=title, **{**_LAYOUT, "height": 280})
+    gaps = events.filter(pl.col("gap_s").is_not_null())
+    for row in gaps.iter_rows(named=True):  # a gap is a span, from its first missing instant to the resumption
+        fig.add_trace(go.Scatter(x=[row["gap_start"].replace(tzinfo=None), row["gap_end"].replace(tzinfo=None)],
+                                 y=["gap", "gap"], mode="lines", line=dict(width=8, color=DOWN), showlegend=False,
+                                 hovertemplate=f"gap {row['gap_s']:.1f} s<extra></extra>"))
+    fig.update_layout(title=title, **{**_LAYOUT, "height": 300})
     return fig

@@ -137,7 +137,7 @@ def test_derivatives_page_front_month_basis_and_convergence(sim_lake, monkeypatc
     assert "VN30F2608" in texts(at)
     assert metric(at, "Basis") == f"{last['basis_pts']:+.2f} pts"
     assert metric(at, "Days to expiry") == "29"  # 2026-08-20 is the third Thursday of August
-    assert metric(at, "State") in ("Premium (cộng)", "Discount (trừ)")
+    assert metric(at, "Premium / discount") == ("Premium" if last["premium"] else "Discount")
 
 
 def test_indices_page_both_indices_and_breadth(sim_lake, monkeypatch):

@@ -14,4 +14,10 @@ else
     [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 fi
+# app (issue 7): Debian's chromium + chromedriver for the browser test of the Streamlit app (playwright drives
+# /usr/bin/chromium; its own browser download cannot work here), and a colour emoji font for the page icons.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+        fonts-noto-color-emoji >/dev/null || echo "warning: could not install chromium (the browser test will skip)"
+fi
 .venv/bin/python -c 'import polars, pyarrow, duckdb, typer; print("environment ready:", ".venv")'

@@ -1,0 +1,224 @@
+"""The app's one data-access module: every page reads through these cached functions, nothing else.
+
+* Live pages: :func:`current_snapshot` -> the replay cursor's snapshot when a replay runs in this browser
+  session, else the newest live snapshot (contract C3) or finished day (``app.data.snapshot``).
+* History pages: :func:`history` (a DuckDB connection, ``st.cache_resource``) and the ``history_*`` results
+  (``st.cache_data`` with a TTL and ``max_entries``).
+* Pipeline health: :func:`capture_events`, :func:`quarantine`, :func:`flow_runs`.
+
+Caches are keyed by the lake path and by what identifies the data (published version, curated files' mtimes,
+the set of days), so a rebuilt day or a new live version is picked up without waiting for a TTL. Every cache
+is bounded. Nothing here writes to the lake or the warehouse.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from app.data import health as _health
+from app.data import replay as _replay
+from app.data import snapshot as _snapshot
+from app.data.history import LakeHistory
+from app.data.snapshot import Snapshot
+from vntrack.settings import Settings
+
+LIVE_REFRESH = "1s"
+"""How often the live pages' fragments rerun (st.fragment run_every)."""
+
+REPLAY_KEY = "replay"
+"""``st.session_state`` key of the replay state (a :class:`ReplayState`)."""
+
+
+def lake() -> Path:
+    """The lake root from the settings (``VNTRACK_LAKE``; read on every run so a test can point it anywhere)."""
+    return Settings().lake.resolve()
+
+
+# ------------------------------------------------------------------------------------------------ live source
+
+
+@st.cache_resource(max_entries=4, ttl="10m", show_spinner=False)
+def _live(lake_root: str, day: date, version: int) -> Snapshot | None:
+    return _snapshot.read_live_snapshot(Path(lake_root), day)
+
+
+@st.cache_resource(max_entries=4, ttl="10m", show_spinner=False)
+def _curated(lake_root: str, day: date, signature: tuple) -> Snapshot | None:
+    return _snapshot.read_curated_snapshot(Path(lake_root), day)
+
+
+def latest_snapshot() -> Snapshot | None:
+    """The newest live snapshot or finished day (see ``app.data.snapshot.choose_source``); None for an empty lake."""
+    root = lake()
+    choice = _snapshot.choose_source(root)
+    if choice is None:
+        return None
+    kind, day = choice
+    if kind == "live":
+        ptr = _snapshot.read_pointer(root, day)
+        return _live(str(root), day, ptr["version"]) if ptr else None
+    return _curated(str(root), day, _snapshot.curated_signature(root, day))
+
+
+# ----------------------------------------------------------------------------------------------------- replay
+
+
+class ReplayState:
+    """A replay in this browser session: exchange time ``origin`` at wall time ``wall_origin``, ``speed`` x.
+
+    The cursor is ``origin + (now - wall_origin) * speed`` while playing, frozen while paused, and never past
+    the day's ``end``. Kept in ``st.session_state`` only (no writes anywhere).
+    """
+
+    def __init__(self, day: date, start: datetime, end: datetime, speed: float) -> None:
+        self.day, self.end, self.speed = day, end, float(speed)
+        self.origin, self.wall_origin, self.paused = start, time.monotonic(), False
+
+    def cursor(self) -> datetime:
+        """Current exchange time of the replay (one-second resolution)."""
+        elapsed = 0.0 if self.paused else (time.monotonic() - self.wall_origin) * self.speed
+        at = min(self.origin + timedelta(seconds=elapsed), self.end)
+        return at.replace(microsecond=0)
+
+    def pause(self) -> None:
+        """Freeze the cursor where it is."""
+        self.origin, self.paused = self.cursor(), True
+
+    def play(self, speed: float | None = None) -> None:
+        """Resume from the cursor (optionally at another speed)."""
+        self.origin, self.wall_origin, self.paused = self.cursor(), time.monotonic(), False
+        if speed is not None:
+            self.speed = float(speed)
+
+    def seek(self, at: datetime) -> None:
+        """Move the cursor to ``at`` (clamped to the day's end)."""
+        self.origin, self.wall_origin = min(at, self.end), time.monotonic()
+
+    @property
+    def finished(self) -> bool:
+        """True once the cursor reached the end of the day."""
+        return self.cursor() >= self.end
+
+
+@st.cache_resource(max_entries=2, ttl="30m", show_spinner="Loading the day for replay (đang tải)...")
+def replay_day(lake_root: str, day: date, signature: tuple) -> _replay.ReplayDay:
+    """A finished day loaded for replay (curated event tables + books parsed from raw), cached per day.
+
+    Raises
+    ------
+    app.data.replay.NotReplayable : the day has no curated trades or indices.
+    """
+    return _replay.load_replay_day(Path(lake_root), day)
+
+
+@st.cache_resource(max_entries=8, ttl="2m", show_spinner=False)
+def _replay_snapshot(lake_root: str, day: date, signature: tuple, cursor: datetime) -> Snapshot:
+    return _replay.snapshot_at(replay_day(lake_root, day, signature), cursor)
+
+
+def replay_state() -> ReplayState | None:
+    """The replay running in this browser session, if any."""
+    return st.session_state.get(REPLAY_KEY)
+
+
+def start_replay(day: date, speed: float, start: datetime | None = None) -> ReplayState:
+    """Start replaying ``day`` at ``speed`` x from ``start`` (default: the day's first row)."""
+    root = lake()
+    rd = replay_day(str(root), day, _snapshot.curated_signature(root, day))
+    state = ReplayState(day, max(start or rd.start, rd.start), rd.end, speed)
+    st.session_state[REPLAY_KEY] = state
+    return state
+
+
+def stop_replay() -> None:
+    """Back to the live source."""
+    st.session_state.pop(REPLAY_KEY, None)
+
+
+def current_snapshot() -> Snapshot | None:
+    """What the live pages show now: the replay at its cursor, else :func:`latest_snapshot`."""
+    state = replay_state()
+    if state is not None:
+        root = lake()
+        return _replay_snapshot(str(root), state.day, _snapshot.curated_signature(root, state.day), state.cursor())
+    return latest_snapshot()
+
+
+def curated_days() -> list[date]:
+    """Finished days in the lake (those that can be replayed), ascending."""
+    return _snapshot.curated_days(lake())
+
+
+# ---------------------------------------------------------------------------------------------------- history
+
+
+@st.cache_resource(max_entries=2, ttl="1h", show_spinner=False)
+def _history(lake_root: str, days: tuple[date, ...]) -> LakeHistory:
+    return LakeHistory(Path(lake_root))
+
+
+def history() -> LakeHistory:
+    """The history reader (one DuckDB connection per lake and set of days)."""
+    root = lake()
+    return _history(str(root), tuple(_snapshot.curated_days(root)))
+
+
+def _key() -> tuple[str, tuple[date, ...]]:
+    root = lake()
+    return str(root), tuple(_snapshot.curated_days(root))
+
+
+@st.cache_data(ttl="10m", max_entries=64, show_spinner=False)
+def _history_call(key: tuple, method: str, *args) -> pl.DataFrame | list | tuple:
+    return getattr(_history(*key), method)(*args)
+
+
+def history_call(method: str, *args):
+    """``history().<method>(*args)``, cached (TTL 10 min, 64 entries): see ``app.data.history`` for the methods."""
+    return _history_call(_key(), method, *args)
+
+
+# ----------------------------------------------------------------------------------------------------- health
+
+
+@st.cache_data(ttl="5s", max_entries=16, show_spinner=False)
+def _events(lake_root: str, day: date) -> pl.DataFrame | None:
+    return _health.capture_events(Path(lake_root), day)
+
+
+def capture_events(day: date) -> pl.DataFrame | None:
+    """Capture events of ``day`` (None when ``capture.events`` is unavailable); cached 5 s."""
+    return _events(str(lake()), day)
+
+
+@st.cache_data(ttl="30s", max_entries=16, show_spinner=False)
+def _quarantine(lake_root: str, day: date) -> pl.DataFrame:
+    return _health.quarantine(Path(lake_root), day)
+
+
+def quarantine(day: date) -> pl.DataFrame:
+    """Quarantined frames of ``day`` (payload cut to its first 120 characters); cached 30 s."""
+    return _quarantine(str(lake()), day)
+
+
+def health_days() -> list[date]:
+    """Dates with anything the health page can show (live, curated, quarantine), newest first."""
+    root = lake()
+    days = {*_snapshot.live_days(root), *_snapshot.curated_days(root), *_health.quarantine_days(root)}
+    return sorted(days, reverse=True)
+
+
+@st.cache_data(ttl="10s", max_entries=4, show_spinner=False)
+def _flow_runs(api_url: str, limit: int) -> pl.DataFrame | None:
+    return _health.flow_runs(limit)
+
+
+def flow_runs(limit: int = 20) -> pl.DataFrame | None:
+    """Last flow runs from Prefect's API; None when ``PREFECT_API_URL`` is unset. Cached 10 s."""
+    url = _health.prefect_api_url()
+    return None if url is None else _flow_runs(url, limit)

@@ -1,0 +1,176 @@
+"""Read side of the history pages: days that exist, candles, trades, foreign, index and basis history, DQ results.
+
+The interface (every method takes plain values and returns a Polars frame; SQL in ``app.data.sql``)::
+
+    h = LakeHistory(lake)            # or any object with the same methods over the warehouse (contract C4)
+    h.days()                         -> list[date], newest first
+    h.symbols(day)                   -> list[str], stocks most traded first, then futures
+    h.candles(day, symbol)           -> minute, open, high, low, close, volume, value_vnd, vwap, trade_count, ...
+    h.trades(day, symbol, limit)     -> the last trades, newest first
+    h.trade_sides(day, symbol)       -> trades / volume / value by phase and aggressor side
+    h.foreign_history(day)           -> (per-symbol summary, cumulative net value per minute)
+    h.foreign_by_day()               -> net foreign value per day
+    h.index_history(day)             -> VN30 / VNINDEX last value per minute with breadth
+    h.index_by_day()                 -> index close per day
+    h.basis_history(day)             -> futures price, spot, basis per contract and minute
+    h.basis_by_day()                 -> the front month's closing basis per day
+    h.alert_counts(day)              -> alerts by type and severity
+    h.dq_results(day)                -> data-quality results (empty until a warehouse provides them)
+
+:class:`LakeHistory` runs the queries over DuckDB views named after the curated tables,
+``read_parquet('<lake>/curated/date=*/<table>.parquet', hive_partitioning=true)``. Pointing the pages at the
+warehouse (contract C4: same table and column names, every table with ``trading_date``) is a change of
+:meth:`LakeHistory._views` only: attach the warehouse read-only instead of creating views; the SQL is shared.
+
+Read only: the connection is an in-memory DuckDB database that only defines views over the lake's files.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from app.data import sql
+from app.data.snapshot import curated_days
+from transforms.schemas import CURATED, TZ
+
+HISTORY_TABLES: tuple[str, ...] = (
+    "trades", "candles_1m", "foreign_summary", "foreign_flow", "indices", "basis", "alerts", "board", "session_stats",
+)
+
+DQ_RESULTS = pl.Schema({"trading_date": pl.Date, "check": pl.String, "success": pl.Boolean, "details": pl.String})
+"""Columns the history pages expect of ``dq_results`` (the warehouse may add more; C4 fixes the table name)."""
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal (DDL cannot take parameters: only the lake path is ever quoted this way)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class LakeHistory:
+    """History over the lake's curated Parquet files, through DuckDB views (one connection, a cursor per call).
+
+    Parameters
+    ----------
+    lake : lake root; the views read ``lake/curated/date=*/<table>.parquet``.
+
+    Notes
+    -----
+    A table no day has yet is an empty view with the table's schema, so every query runs on an empty lake.
+    The set of days is fixed when the views are made: build a new instance when :func:`curated_days` changes
+    (``app.data`` keys its cached instance on it).
+    """
+
+    def __init__(self, lake: Path) -> None:
+        self.lake = Path(lake)
+        self._con = duckdb.connect(":memory:")
+        self._lock = threading.Lock()
+        self._con.execute(sql.SET_TIMEZONE)
+        self._views()
+
+    def _views(self) -> None:
+        present = curated_days(self.lake)
+        root = self.lake.resolve() / "curated"
+        for table in HISTORY_TABLES:
+            files = [root / f"date={d:%Y-%m-%d}" / f"{table}.parquet" for d in present]
+            if any(f.is_file() for f in files):
+                glob = _sql_string(str(root / "date=*" / f"{table}.parquet"))
+                self._con.execute(
+                    f"CREATE OR REPLACE VIEW {table} AS SELECT * EXCLUDE (date) "
+                    f"FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true)"
+                )
+            else:
+                self._empty_table(table, CURATED[table])
+        self._empty_table("dq_results", DQ_RESULTS)
+
+    def _empty_table(self, name: str, schema: pl.Schema) -> None:
+        """An empty table ``name`` of ``schema`` (visible to every cursor, unlike a registered frame)."""
+        self._con.register("_empty_source", pl.DataFrame(schema=schema).to_arrow())
+        try:
+            self._con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _empty_source")
+        finally:
+            self._con.unregister("_empty_source")
+
+    def query(self, text: str, params: dict | None = None) -> pl.DataFrame:
+        """Run one parameterized query on a fresh cursor and read it to the end.
+
+        Parameters
+        ----------
+        text : SQL with ``$name`` placeholders (``app.data.sql``).
+        params : ``{name: value}``.
+
+        Returns
+        -------
+        pl.DataFrame; time-zoned columns in exchange time (Asia/Ho_Chi_Minh).
+        """
+        with self._lock:
+            cur = self._con.cursor()
+        try:
+            df = cur.sql(text, params=params or None).pl()
+        finally:
+            cur.close()
+        zoned = [c for c, t in df.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+        return df.with_columns(pl.col(zoned).dt.convert_time_zone(TZ)) if zoned else df
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._con.close()
+
+    # ------------------------------------------------------------------------------------------------ interface
+
+    def days(self) -> list[date]:
+        """Trading dates with a price board, newest first."""
+        return self.query(sql.DAYS).get_column("trading_date").to_list()
+
+    def symbols(self, day: date) -> list[str]:
+        """Symbols with candles on ``day``: stocks by matched value (most traded first), then the futures."""
+        return self.query(sql.SYMBOLS, {"day": day}).get_column("symbol").to_list()
+
+    def candles(self, day: date, symbol: str) -> pl.DataFrame:
+        """1-minute candles: minute (exchange time), open/high/low/close (price units), volume, value_vnd, vwap,
+        trade_count, buy_volume, sell_volume; by minute."""
+        return self.query(sql.CANDLES, {"day": day, "symbol": symbol})
+
+    def trades(self, day: date, symbol: str, limit: int = 500) -> pl.DataFrame:
+        """The last ``limit`` trades of ``symbol`` on ``day``, newest first (columns of ``sql.TRADES``)."""
+        return self.query(sql.TRADES, {"day": day, "symbol": symbol, "limit": int(limit)})
+
+    def trade_sides(self, day: date, symbol: str) -> pl.DataFrame:
+        """Trades, volume and value_vnd of ``symbol`` on ``day`` by phase and aggressor side."""
+        return self.query(sql.TRADE_SIDES, {"day": day, "symbol": symbol})
+
+    def foreign_history(self, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """``(summary per symbol, market net value per minute with its running sum)`` of ``day`` (VND)."""
+        return (self.query(sql.FOREIGN_SUMMARY, {"day": day}), self.query(sql.FOREIGN_BY_MINUTE, {"day": day}))
+
+    def foreign_by_day(self) -> pl.DataFrame:
+        """trading_date, buy_val_vnd, sell_val_vnd, net_val_vnd: the foreign totals of every day."""
+        return self.query(sql.FOREIGN_BY_DAY)
+
+    def index_history(self, day: date) -> pl.DataFrame:
+        """index_id, minute, value (points), change_pct, advances, declines, no_changes: last per minute."""
+        return self.query(sql.INDEX_BY_MINUTE, {"day": day})
+
+    def index_by_day(self) -> pl.DataFrame:
+        """trading_date, index_id, close (points), change_pct of every day."""
+        return self.query(sql.INDEX_BY_DAY)
+
+    def basis_history(self, day: date) -> pl.DataFrame:
+        """symbol, is_front_month, minute, futures_price, spot, basis_pts, basis_pct (mean), volume."""
+        return self.query(sql.BASIS_BY_MINUTE, {"day": day})
+
+    def basis_by_day(self) -> pl.DataFrame:
+        """trading_date, symbol, close_basis_pts, mean_basis_pts, close_price of the front month per day."""
+        return self.query(sql.BASIS_BY_DAY)
+
+    def alert_counts(self, day: date) -> pl.DataFrame:
+        """alert_type, severity, alerts, symbols of ``day``."""
+        return self.query(sql.ALERT_COUNTS, {"day": day})
+
+    def dq_results(self, day: date) -> pl.DataFrame:
+        """Data-quality results of ``day``: empty over the lake (the warehouse's ``dq_results`` table, C4)."""
+        return self.query(sql.DQ_RESULTS, {"day": day})

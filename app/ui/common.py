@@ -1,0 +1,86 @@
+"""Widgets and formatters every page shares: the page header, the source banner, empty-lake messages, numbers.
+
+Number formats follow the Vietnamese boards: prices in VND with thousands separators (or points with 2 decimals
+for indices and futures), values in billion VND ("tỷ"), volumes in shares.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from app.data.snapshot import Snapshot
+
+EMPTY_LAKE = (
+    "No market data in the lake yet (chưa có dữ liệu). Start the live loop, or build a finished day: "
+    "`vntrack simulate --date 2026-07-22` then `vntrack replay --date 2026-07-22`."
+)
+
+# Board colours, Vietnamese convention (design.md §7): up green, down red, reference yellow, ceiling purple,
+# floor cyan. Tuned for the dark theme the app runs with.
+STATE_COLOURS: dict[str, str] = {
+    "up": "#1fd15a",
+    "down": "#ff4d4f",
+    "unchanged": "#f5c518",
+    "ceiling": "#c77dff",
+    "floor": "#33d6ff",
+}
+REFERENCE_COLOUR = STATE_COLOURS["unchanged"]
+CEILING_COLOUR = STATE_COLOURS["ceiling"]
+FLOOR_COLOUR = STATE_COLOURS["floor"]
+
+
+def header(title: str, caption: str) -> None:
+    """Page title and a one-line explanation (English with the Vietnamese term)."""
+    st.title(title)
+    st.caption(caption)
+
+
+def source_banner(snap: Snapshot) -> None:
+    """One line saying what the page shows: live snapshot, finished day, or replay at its cursor."""
+    as_of = snap.as_of
+    at = f" · data to {as_of:%H:%M:%S}" if as_of else ""
+    if snap.kind == "live":
+        published = datetime.fromtimestamp(snap.published_ns / 1e9).astimezone() if snap.published_ns else None
+        state = snap.health.get("state", "?")
+        st.caption(f"🟢 Live snapshot (trực tiếp) {snap.trading_date} · version {snap.version} · capture {state}"
+                   + (f" · published {published:%H:%M:%S}" if published else "") + at)
+    elif snap.kind == "replay":
+        st.caption(f"⏯ Replay (phát lại) of {snap.trading_date} at {snap.cursor:%H:%M:%S} exchange time · "
+                   "open the Replay page to pause or stop")
+    else:
+        st.caption(f"📁 Finished day (phiên đã đóng) {snap.trading_date}, curated tables{at}")
+
+
+def no_data(what: str = "") -> None:
+    """The empty-lake message (never a traceback)."""
+    st.info(f"{what + ' ' if what else ''}{EMPTY_LAKE}")
+
+
+def price(x: float | None, points: bool = False) -> str:
+    """A price: VND with thousands separators, or index/futures points with 2 decimals; '—' for null."""
+    if x is None:
+        return "—"
+    return f"{x:,.2f}" if points else f"{x:,.0f}"
+
+
+def bn_vnd(x: float | int | None, signed: bool = False) -> str:
+    """VND as billions ("tỷ"), one decimal; '—' for null."""
+    if x is None:
+        return "—"
+    return f"{x / 1e9:{'+' if signed else ''},.1f} bn"
+
+
+def shares(x: float | int | None, signed: bool = False) -> str:
+    """A volume in shares or contracts with separators; '—' for null."""
+    if x is None:
+        return "—"
+    return f"{x:{'+' if signed else ''},.0f}"
+
+
+def pct(x: float | None, signed: bool = True, digits: int = 2) -> str:
+    """A percentage (input already in percent); '—' for null."""
+    if x is None:
+        return "—"
+    return f"{x:{'+' if signed else ''}.{digits}f}%"

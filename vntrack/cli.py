@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from vntrack.commands.capture import capture_command
 from vntrack.commands.app import app_command
+from vntrack.commands.capture import capture_command
+from vntrack.commands.demo import demo_command
 from vntrack.commands.feed import feed_command
 from vntrack.commands.flows import backfill_command, rebuild_command, reconcile_command, serve_command
 from vntrack.commands.lake import import_command
@@ -27,6 +28,7 @@ app.command("backfill")(backfill_command)
 app.command("reconcile")(reconcile_command)
 app.command("serve")(serve_command)
 app.command("app")(app_command)
+app.command("demo")(demo_command)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -29,7 +29,7 @@ def demo_command(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="the app's port (0 = any free)")] = 8501,
 ) -> None:
     """Simulate a VN30 day, serve it over SSI's protocol, capture it, run the live loop over it, verify live ==
-    replay, rebuild the day into the embedded warehouse (Prefect flow), and serve the app over the result."""
+    replay, rebuild every day of the lake into the embedded warehouse (Prefect flow), and serve the app."""
     day = parse_day(date)
     settings = get_settings()
     lake = Path(settings.lake).resolve()
@@ -43,14 +43,17 @@ def demo_command(
         os.environ.setdefault(k, v)
     from flows.rebuild import rebuild_day
 
-    console.print(f"[bold]rebuild[/bold] {day}: compact raw, curated tables, validation, warehouse, report ...")
-    result = rebuild_day(day)
-    load = result.get("load", {})
-    console.print(f"rebuilt {day}: status {result.get('status')}, {result.get('frames', 0):,} frames, "
-                  f"validation {result.get('validation', {}).get('failed')} failed of "
-                  f"{result.get('validation', {}).get('total')}, warehouse {load.get('target')}")
-    for kind, path in (result.get("report") or {}).items():
-        print(f"report ({kind}): {path}")
+    for d in lake_io.lake_dates(lake):  # the real recordings imported before, and the captured day
+        console.print(f"[bold]rebuild[/bold] {d}: compact raw, curated tables, validation, warehouse, report ...")
+        result = rebuild_day(d)
+        if "skipped" in result:
+            console.print(f"{d}: skipped ({result['skipped']})")
+            continue
+        load, dq = result.get("load", {}), result.get("validation", {})
+        console.print(f"rebuilt {d}: status {result.get('status')}, {result.get('frames', 0):,} frames, "
+                      f"{dq.get('failed')} of {dq.get('total')} expectations failed, warehouse {load.get('target')}")
+        for kind, path in (result.get("report") or {}).items():
+            print(f"report {d} ({kind}): {path}")
     if app:
         from vntrack.commands.app import app_command
 

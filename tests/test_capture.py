@@ -14,9 +14,9 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 
 import httpx

@@ -474,4 +474,6 @@ def test_date_roll_seals_and_starts_next_trading_date(sim_lake: Path, tmp_path: 
     assert after["session"][0].startswith("cap-20260723-") and after["seq"][0] == 1
     assert position(after["cursor"][0]) == position(before["cursor"][-1]) + 1  # same connection, nothing lost
     assert [e["kind"] for e in events(lake, SIM_DAY)][-1] == "disconnect"
+    opened = events(lake, date(2026, 7, 23))[0]
+    assert opened["kind"] == "subscribe" and opened["d"]["continued_from"] == before["session"][0]
     assert not open_journals(lake)

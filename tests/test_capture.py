@@ -108,15 +108,15 @@ def assert_verbatim_and_gaps(raw: pl.DataFrame, served: list[str], lake: Path, d
             prev = cur
 
 
-def run_faulty(tmp_path: Path, lake_real_day: Path, spec: str, *, keepalive_s: float = 10.0,
+def run_faulty(tmp_path: Path, lake_real_day: Path, spec: str | None, *, keepalive_s: float = 10.0,
                capture_env: dict | None = None, server_fault: str | None = None):
     """Serve the real day with ``spec`` as the stream URL's fault prefix; capture it; stop the daemon cleanly."""
     args = ["--speed", "max"] + (["--fault", server_fault] if server_fault else [])
     feed = start_feed(lake_real_day, tmp_path, REAL_DAY, *args, keepalive_s=keepalive_s)
     lake = tmp_path / "cap"
     try:
-        cap = start_capture(lake, tmp_path, feed.base, f"{feed.base}fault/{spec}/", "--date", REAL_DAY.isoformat(),
-                            env=capture_env)
+        stream_url = f"{feed.base}fault/{spec}/" if spec else feed.base
+        cap = start_capture(lake, tmp_path, feed.base, stream_url, "--date", REAL_DAY.isoformat(), env=capture_env)
         try:
             wait_for(lambda: "end of the day's frames" in feed.log(), 90, "the feed to send the whole day", cap)
             wait_quiet(lake, cap, at_least=1, quiet_s=1.5)
@@ -219,6 +219,24 @@ def test_queue_full_records_exactly_what_was_lost(lake_real_day: Path, lake: Pat
             "first_cursor": "d-20260720-1001", "last_cursor": "d-20260720-5000"}
     assert gap["d"]["start_ns"] == 1_000 + 1000 and gap["d"]["end_ns"] == 1_000 + 4999
     assert not open_journals(lake)  # clean stop: sealed, journal deleted (C1)
+
+
+def test_queue_full_in_a_running_daemon_partitions_seq_exactly(lake_real_day: Path, tmp_path: Path):
+    """The same policy end to end: a 40-frame queue against a feed at --speed max overflows again and again; the
+    kept seqs and the seq ranges of the queue_full gap events partition 1..last exactly, and so do the cursors."""
+    lake, cap, _ = run_faulty(tmp_path, lake_real_day, None, capture_env={"VNTRACK_CAPTURE_QUEUE_FRAMES": "40"})
+    served = load_day(lake_real_day, REAL_DAY).payloads
+    raw = captured(lake, REAL_DAY)
+    gaps = [g["d"] for g in events(lake, REAL_DAY, "gap") if g["d"]["reason"] == "queue_full"]
+    assert gaps, "the queue never filled"
+    kept = raw["seq"].to_list()
+    lost = [q for g in gaps for q in range(g["first_seq"], g["last_seq"] + 1)]
+    assert sum(g["frames"] for g in gaps) == len(lost) == status(lake)["frames_lost"]
+    assert sorted(kept + lost) == list(range(1, len(served) + 1))  # every frame received: kept or named lost
+    lost_cursors = [k for g in gaps for k in range(position(g["first_cursor"]), position(g["last_cursor"]) + 1)]
+    assert sorted([position(c) for c in raw["cursor"]] + lost_cursors) == list(range(1, len(served) + 1))
+    for cur, payload in raw.select("cursor", "payload").iter_rows():
+        assert payload == served[position(cur) - 1]
 
 
 # ----------------------------------------------------------------------------------------------------- full day

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 
 import httpx
@@ -108,24 +109,40 @@ def assert_verbatim_and_gaps(raw: pl.DataFrame, served: list[str], lake: Path, d
             prev = cur
 
 
-def run_faulty(tmp_path: Path, lake_real_day: Path, spec: str, *, keepalive_s: float = 10.0,
-               capture_env: dict | None = None, server_fault: str | None = None):
-    """Serve the real day with ``spec`` as the stream URL's fault prefix; capture it; stop the daemon cleanly."""
-    args = ["--speed", "max"] + (["--fault", server_fault] if server_fault else [])
-    feed = start_feed(lake_real_day, tmp_path, REAL_DAY, *args, keepalive_s=keepalive_s)
+@pytest.fixture(name="replay_feed", scope="module")
+def fixture_replay_feed(lake_real_day: Path, tmp_path_factory):
+    """The real day at --speed max, each connection replaying it whole (for the runs that never reconnect)."""
+    feed = start_feed(lake_real_day, tmp_path_factory.mktemp("replay_feed"), REAL_DAY, "--speed", "max",
+                      "--clock", "connection")
+    yield feed
+    feed.stop()
+
+
+def run_faulty(tmp_path: Path, lake_real_day: Path, spec: str | None, *, keepalive_s: float = 10.0,
+               capture_env: dict | None = None, feed=None):
+    """Serve the real day with ``spec`` as the stream URL's fault prefix; capture it; stop the daemon cleanly.
+
+    ``feed``: a running per-connection-clock feed to use (else a shared-clock feed of its own is started, which
+    a daemon reconnecting after a fault continues without a gap or a repeat).
+    """
+    own = feed is None
+    if own:
+        feed = start_feed(lake_real_day, tmp_path, REAL_DAY, "--speed", "max", keepalive_s=keepalive_s)
     lake = tmp_path / "cap"
+    ends = feed.log().count("end of the day's frames")
     try:
-        cap = start_capture(lake, tmp_path, feed.base, f"{feed.base}fault/{spec}/", "--date", REAL_DAY.isoformat(),
-                            env=capture_env)
+        stream_url = f"{feed.base}fault/{spec}/" if spec else feed.base
+        cap = start_capture(lake, tmp_path, feed.base, stream_url, "--date", REAL_DAY.isoformat(), env=capture_env)
         try:
-            wait_for(lambda: "end of the day's frames" in feed.log(), 90, "the feed to send the whole day", cap)
+            wait_for(lambda: feed.log().count("end of the day's frames") > ends, 90, "the feed to send the day", cap)
             wait_quiet(lake, cap, at_least=1, quiet_s=1.5)
             assert cap.alive()
         finally:
             rc = cap.stop()
         assert rc == 0, cap.log()
     finally:
-        feed.stop()
+        if own:
+            feed.stop()
     return lake, cap, feed
 
 
@@ -221,6 +238,25 @@ def test_queue_full_records_exactly_what_was_lost(lake_real_day: Path, lake: Pat
     assert not open_journals(lake)  # clean stop: sealed, journal deleted (C1)
 
 
+def test_queue_full_in_a_running_daemon_partitions_seq_exactly(lake_real_day: Path, tmp_path: Path, replay_feed):
+    """The same policy end to end: a 40-frame queue against a feed at --speed max overflows again and again; the
+    kept seqs and the seq ranges of the queue_full gap events partition 1..last exactly, and so do the cursors."""
+    lake, cap, _ = run_faulty(tmp_path, lake_real_day, None, capture_env={"VNTRACK_CAPTURE_QUEUE_FRAMES": "40"},
+                              feed=replay_feed)
+    served = load_day(lake_real_day, REAL_DAY).payloads
+    raw = captured(lake, REAL_DAY)
+    gaps = [g["d"] for g in events(lake, REAL_DAY, "gap") if g["d"]["reason"] == "queue_full"]
+    assert gaps, "the queue never filled"
+    kept = raw["seq"].to_list()
+    lost = [q for g in gaps for q in range(g["first_seq"], g["last_seq"] + 1)]
+    assert sum(g["frames"] for g in gaps) == len(lost) == status(lake)["frames_lost"]
+    assert sorted(kept + lost) == list(range(1, len(served) + 1))  # every frame received: kept or named lost
+    lost_cursors = [k for g in gaps for k in range(position(g["first_cursor"]), position(g["last_cursor"]) + 1)]
+    assert sorted([position(c) for c in raw["cursor"]] + lost_cursors) == list(range(1, len(served) + 1))
+    for cur, payload in raw.select("cursor", "payload").iter_rows():
+        assert payload == served[position(cur) - 1]
+
+
 # ----------------------------------------------------------------------------------------------------- full day
 
 
@@ -275,7 +311,9 @@ def test_full_simulated_day_captured_verbatim(sim_lake: Path, tmp_path: Path):
 
 def test_kill_9_mid_day_then_restart_loses_nothing_flushed(sim_lake: Path, tmp_path: Path):
     served = load_day(sim_lake, SIM_DAY, dtime(13, 0)).payloads
-    feed = start_feed(sim_lake, tmp_path, SIM_DAY, "--speed", "max", "--from", "13:00")
+    # each connection replays from 13:00: the restarted daemon has the whole afternoon to record, however far
+    # the killed one got (on a loaded machine it may have reached the end of the day)
+    feed = start_feed(sim_lake, tmp_path, SIM_DAY, "--speed", "max", "--from", "13:00", "--clock", "connection")
     lake = tmp_path / "cap"
     try:
         first = start_capture(lake, tmp_path, feed.base, feed.base, "--date", SIM_DAY.isoformat())
@@ -295,7 +333,8 @@ def test_kill_9_mid_day_then_restart_loses_nothing_flushed(sim_lake: Path, tmp_p
         assert flushed.trading_date == SIM_DAY and len(before) >= 20_000
         second = start_capture(lake, tmp_path, feed.base, feed.base, "--date", SIM_DAY.isoformat())
         try:
-            wait_for(lambda: "end of the day's frames" in feed.log(), 120, "the rest of the day", second)
+            ends = feed.log().count("end of the day's frames")
+            wait_for(lambda: feed.log().count("end of the day's frames") > ends, 120, "the afternoon again", second)
             wait_quiet(lake, second, at_least=1)
         finally:
             rc = second.stop()
@@ -312,7 +351,7 @@ def test_kill_9_mid_day_then_restart_loses_nothing_flushed(sim_lake: Path, tmp_p
     assert gap["seq"] == max(before)
     new = raw.filter(pl.col("session") != crashed)
     assert new["session"].n_unique() == 1 and new.height > 0 and new["seq"][0] == 1  # capture continued
-    assert min(position(c) for c in new["cursor"]) > max(position(c) for c in old["cursor"])
+    assert [position(c) for c in new["cursor"]] == list(range(1, len(served) + 1))
     for cur, payload in raw.select("cursor", "payload").iter_rows():
         assert payload == served[position(cur) - 1]
     assert not open_journals(lake)
@@ -347,8 +386,8 @@ def test_server_stalls_past_keepalive(lake_real_day: Path, tmp_path: Path):
 
 
 @pytest.mark.parametrize("variant", ["payload", "text"])
-def test_malformed_frames_kept_verbatim(lake_real_day: Path, tmp_path: Path, variant: str):
-    lake, cap, _ = run_faulty(tmp_path, lake_real_day, f"malformed-every=100,malformed={variant}")
+def test_malformed_frames_kept_verbatim(lake_real_day: Path, tmp_path: Path, replay_feed, variant: str):
+    lake, cap, _ = run_faulty(tmp_path, lake_real_day, f"malformed-every=100,malformed={variant}", feed=replay_feed)
     served = load_day(lake_real_day, REAL_DAY).payloads
     raw = captured(lake, REAL_DAY)
     bad = raw.filter(pl.col("data_type").is_null())
@@ -366,8 +405,8 @@ def test_malformed_frames_kept_verbatim(lake_real_day: Path, tmp_path: Path, var
     assert '"malformed_frames":' in json.dumps(status(lake))
 
 
-def test_repeated_frames_kept_as_received(lake_real_day: Path, tmp_path: Path):
-    lake, cap, _ = run_faulty(tmp_path, lake_real_day, "repeat-every=50")
+def test_repeated_frames_kept_as_received(lake_real_day: Path, tmp_path: Path, replay_feed):
+    lake, cap, _ = run_faulty(tmp_path, lake_real_day, "repeat-every=50", feed=replay_feed)
     served = load_day(lake_real_day, REAL_DAY).payloads
     raw = captured(lake, REAL_DAY)
     assert_verbatim_and_gaps(raw, served, lake, REAL_DAY)
@@ -417,17 +456,15 @@ def test_token_lifetime_refreshed_ahead_and_expiry_survived(sim_lake: Path, tmp_
     assert Counter(e["kind"] for e in events(lake, SIM_DAY))["reconnect"] >= 2
 
 
-def test_wrong_credentials_clear_error_no_retry_storm(lake_real_day: Path, tmp_path: Path):
-    feed = start_feed(lake_real_day, tmp_path, REAL_DAY, "--speed", "max")
-    try:
-        cap = start_capture(tmp_path / "cap", tmp_path, feed.base, feed.base, secret="wrong-secret")
-        rc = cap.proc.wait(60)
-        assert rc == 3
-        log = cap.log()
-        assert "refused the credentials" in log and "SSI_CONSUMER_SECRET" in log and "wrong-secret" not in log
-        assert feed.log().count("AccessToken refused") == 1
-    finally:
-        feed.stop()
+def test_wrong_credentials_clear_error_no_retry_storm(tmp_path: Path, replay_feed):
+    refused = replay_feed.log().count("AccessToken refused")
+    cap = start_capture(tmp_path / "cap", tmp_path, replay_feed.base, replay_feed.base, secret="wrong-secret")
+    rc = cap.proc.wait(60)
+    assert rc == 3
+    log = cap.log()
+    assert "refused the credentials" in log and "SSI_CONSUMER_SECRET" in log and "wrong-secret" not in log
+    time.sleep(1)
+    assert replay_feed.log().count("AccessToken refused") == refused + 1  # asked once, never again
     missing = subprocess.run([sys.executable, "-m", "vntrack.commands.capture"], cwd=ROOT, capture_output=True,
                              text=True, timeout=60,
                              env={k: v for k, v in os.environ.items() if not k.startswith(("SSI_", "VNTRACK_"))}
@@ -471,4 +508,6 @@ def test_date_roll_seals_and_starts_next_trading_date(sim_lake: Path, tmp_path: 
     assert after["session"][0].startswith("cap-20260723-") and after["seq"][0] == 1
     assert position(after["cursor"][0]) == position(before["cursor"][-1]) + 1  # same connection, nothing lost
     assert [e["kind"] for e in events(lake, SIM_DAY)][-1] == "disconnect"
+    opened = events(lake, date(2026, 7, 23))[0]
+    assert opened["kind"] == "subscribe" and opened["d"]["continued_from"] == before["session"][0]
     assert not open_journals(lake)

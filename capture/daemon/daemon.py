@@ -260,7 +260,8 @@ class Daemon:
             new_session = session_id(new_day)
             log.info("date roll", extra={"fields": {"session": recorder.session, "next_session": new_session,
                                                     "trading_date": str(new_day)}})
-            recorder.roll(new_session, new_day)
+            up = self.stats.state == "streaming"
+            recorder.roll(new_session, new_day, {"channels": self.settings.channels} if up else None)
             await asyncio.sleep(1.0)  # never roll twice for the same moment
 
 

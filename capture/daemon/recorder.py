@@ -292,16 +292,23 @@ class Recorder:
 
     # ------------------------------------------------------------------------------------------- lifecycle
 
-    def roll(self, session: str, trading_date: date) -> None:
-        """End the session and continue in ``session`` (next trading date), seq from 1 again."""
+    def roll(self, session: str, trading_date: date, subscribed: dict | None = None) -> None:
+        """End the session and continue in ``session`` (next trading date), seq from 1 again.
+
+        ``subscribed`` (when the connection is up): the detail of a ``subscribe`` event opening the new session,
+        whose subscription carries on over the same connection.
+        """
         now = time.time_ns()
         reopen = self._settle(now)
         self.event("disconnect", {"reason": "date_roll", "next_session": session}, wall_ns=now)
         self.handoff()
         self.items.put(RollItem(session, trading_date))
+        old_session = self.session
         self.session, self.trading_date = session, trading_date
         self.next_seq, self.last_cursor = 1, None
         self.stats.session, self.stats.trading_date = session, trading_date.isoformat()
+        if subscribed is not None:
+            self.event("subscribe", {**subscribed, "continued_from": old_session}, wall_ns=now)
         if reopen:
             self.open_gap("disconnected at date roll", now)
 

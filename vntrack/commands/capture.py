@@ -64,8 +64,8 @@ def _show_status(settings: CaptureSettings, as_json: bool, max_frame_age_s: floa
 
 
 def capture_command(
-    channels: Annotated[str | None, typer.Option("--channels", help="SwitchChannels string, e.g. "
-                                                 "'X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL' (default)")] = None,
+    channels: Annotated[str | None, typer.Option(
+        "--channels", help="SwitchChannels string (default X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL)")] = None,
     date_roll: Annotated[str | None, typer.Option("--date-roll", help="HH:MM[:SS] Asia/Ho_Chi_Minh: seal, end the "
                                                   "session, start one for the next trading date")] = None,
     date: Annotated[str | None, typer.Option("--date", "-d", help="trading date of the session (default: today "

@@ -49,19 +49,32 @@ class _Child:
     name: str
     proc: subprocess.Popen
     log_path: Path
+    cpu_s: float = 0.0  # user + system CPU seconds, known once the child is reaped
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def reap(self, timeout: float) -> int | None:
+        """Wait up to ``timeout`` s for the child to end; its exit code (None if still running) and CPU time."""
+        deadline = time.monotonic() + timeout
+        while self.proc.returncode is None:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                self.cpu_s = usage.ru_utime + usage.ru_stime
+                break
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+        return self.proc.returncode
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
-        if self.proc.poll() is None:
+        if self.proc.returncode is None:
             self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
+            if self.reap(timeout) is None:
                 self.proc.kill()
-                self.proc.wait()
+                self.reap(30)
         return self.proc.returncode
 
 
@@ -77,6 +90,7 @@ class PipelineResult:
     seconds : wall time from the feed's start to the live loop's end.
     verification : live outputs vs a fresh batch run (``equal`` says whether every table matches).
     logs : folder with each child's log.
+    cpu_s : user + system CPU seconds of each child (feed, capture, tail).
     """
 
     day: date
@@ -85,6 +99,7 @@ class PipelineResult:
     seconds: float
     verification: Verification
     logs: Path
+    cpu_s: dict[str, float]
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -125,7 +140,7 @@ def _wait(predicate: Callable[[], object], timeout: float, what: str, *children:
         if predicate():
             return
         for c in children:
-            if c.proc.poll() is not None:
+            if c.reap(0) is not None:
                 raise PipelineError(f"{c.name} ended (exit {c.proc.returncode}) while waiting for {what}:\n"
                                     f"{c.log_tail()}")
         time.sleep(0.2)
@@ -135,7 +150,8 @@ def _wait(predicate: Callable[[], object], timeout: float, what: str, *children:
 
 def run_pipeline(lake: Path, source_lake: Path, day: date, *, speed: str = "max", start: dtime | None = None,
                  seed: int = 0, activity: float = 1.0, logs: Path | None = None,
-                 progress: Callable[[str], None] = print, timeout_s: float = 1800) -> PipelineResult:
+                 progress: Callable[[str], None] = print, timeout_s: float = 1800,
+                 stop_at_s: float | None = None) -> PipelineResult:
     """Run feed -> capture -> live loop over one simulated day and verify the live outputs.
 
     Parameters
@@ -149,6 +165,8 @@ def run_pipeline(lake: Path, source_lake: Path, day: date, *, speed: str = "max"
     logs : folder of the children's logs (default ``<lake>/logs/pipeline-<day>``).
     progress : called with one line per step.
     timeout_s : bound on waiting for capture to have every frame.
+    stop_at_s : stop capture this many wall seconds after the feed started, even if the feed is not through
+        (benchmarks of a window at real-time speed); None = when capture has every served frame.
 
     Returns
     -------
@@ -193,14 +211,17 @@ def run_pipeline(lake: Path, source_lake: Path, day: date, *, speed: str = "max"
                       _env(VNTRACK_LAKE=str(lake)), logs)
         children.append(tail)
         progress("capture and live loop running")
-        _wait(lambda: _capture_status(lake).get("frames_written", 0) >= served, timeout_s,
-              f"capture to record all {served:,} frames", feed, capture, tail)
-        captured = int(_capture_status(lake)["frames_written"])
+        if stop_at_s is None:
+            _wait(lambda: _capture_status(lake).get("frames_written", 0) >= served, timeout_s,
+                  f"capture to record all {served:,} frames", feed, capture, tail)
+        else:
+            _wait(lambda: time.monotonic() - started >= stop_at_s, stop_at_s + 60, "the end of the window", feed,
+                  capture, tail)
         if (rc := capture.stop()) != 0:
             raise PipelineError(f"capture exited {rc} on SIGTERM:\n{capture.log_tail()}")
+        captured = int(_capture_status(lake).get("frames_written", 0))
         progress(f"capture: {captured:,} frames recorded and sealed")
-        tail.proc.wait(timeout=timeout_s)
-        if tail.proc.returncode != 0:
+        if tail.reap(timeout_s) != 0:
             raise PipelineError(f"the live loop exited {tail.proc.returncode}:\n{tail.log_tail()}")
         seconds = time.monotonic() - started
         progress(f"live loop: drained and stopped ({seconds:.1f} s from the feed's start)")
@@ -208,4 +229,4 @@ def run_pipeline(lake: Path, source_lake: Path, day: date, *, speed: str = "max"
         for c in reversed(children):
             c.stop()
     verification = verify_day(lake, day)
-    return PipelineResult(day, served, captured, seconds, verification, logs)
+    return PipelineResult(day, served, captured, seconds, verification, logs, {c.name: c.cpu_s for c in children})

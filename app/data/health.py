@@ -118,7 +118,8 @@ def flow_runs(limit: int = 20) -> pl.DataFrame | None:
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=limit)
         ids = list({r.flow_id for r in runs})
-        flows = {f.id: f.name for f in client.read_flows(flow_filter=FlowFilter(id=FlowFilterId(any_=ids)))} if ids else {}
+        flows = ({f.id: f.name for f in client.read_flows(flow_filter=FlowFilter(id=FlowFilterId(any_=ids)))}
+                 if ids else {})
     rows = [{
         "flow": flows.get(r.flow_id, str(r.flow_id)),
         "flow_run": r.name,

@@ -42,7 +42,8 @@ def live_alerts() -> None:
     st.dataframe(
         shown.sort("session", "seq", descending=True).select("exch_time", "severity", "alert_type", "symbol", "metric",
                                                              "threshold", "details").head(1000),
-        hide_index=True, column_config={"exch_time": st.column_config.DatetimeColumn("Time (giờ)", format="HH:mm:ss")})
+        hide_index=True, placeholder="—",
+        column_config={"exch_time": st.column_config.DatetimeColumn("Time (giờ)", format="HH:mm:ss")})
     if shown.height > 1000:
         st.caption(f"Newest 1,000 of {shown.height:,} alerts shown; narrow the filters to see the rest.")
 

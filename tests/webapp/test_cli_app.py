@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from typer.testing import CliRunner
 
+from vntrack.cli import app
 from vntrack.commands.app import MAIN, streamlit_argv
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-def vntrack(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vntrack.cli", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "COLUMNS": "200"})
+def vntrack(*args: str):
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
 
 
 def test_app_is_a_subcommand_with_its_options():
     result = vntrack("app", "--help")
-    assert result.returncode == 0
-    assert "--port" in result.stdout and "--host" in result.stdout and "127.0.0.1" in result.stdout
+    assert result.exit_code == 0
+    assert "--port" in result.output and "--host" in result.output and "127.0.0.1" in result.output
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -32,8 +26,8 @@ def test_app_is_a_subcommand_with_its_options():
 ])
 def test_wrong_arguments_say_what_would_be_right(args, message):
     result = vntrack(*args)
-    assert result.returncode == 2
-    assert message in " ".join(result.stderr.split())
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
 
 
 def test_the_streamlit_command_is_headless_on_loopback():

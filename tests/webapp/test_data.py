@@ -206,3 +206,41 @@ def test_convergence_uses_the_third_thursday_expiry():
     rows = pl.DataFrame({"basis_pts": [8.0, -2.0]})
     c = shaping.convergence(rows, DAY, "VN30F2608")
     assert c == {"days_to_expiry": 29, "abs_basis_now": 2.0, "abs_basis_open": 8.0, "ratio": 0.25}
+
+
+# ---------------------------------------------------------------------------------------------- warehouse
+
+
+def _warehouse(sim_lake: Path, lake: Path, tables) -> Path:
+    import duckdb
+
+    lake.mkdir(parents=True)
+    path = lake / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    for t in tables:
+        src = str(sim_lake / "curated" / f"date={DAY}" / f"{t}.parquet")
+        con.execute(f"CREATE TABLE {t} AS SELECT * FROM read_parquet(?)", [src])
+    con.close()
+    return path
+
+
+def test_the_warehouse_answers_like_the_lake(sim_lake, history, tmp_path):
+    import duckdb
+
+    from app.data.history import HISTORY_TABLES, WarehouseHistory, open_history
+
+    path = _warehouse(sim_lake, tmp_path / "lake", HISTORY_TABLES)
+    wh = open_history(path.parent)
+    assert isinstance(wh, WarehouseHistory)
+    assert wh.days() == history.days()
+    assert_frame_equal(wh.candles(DAY, "FPT"), history.candles(DAY, "FPT"))
+    assert_frame_equal(wh.index_history(DAY), history.index_history(DAY))
+    assert wh.dq_results(DAY).height == 0
+    duckdb.connect(str(path)).close()  # no lock is held between queries: the loader can write
+
+
+def test_an_incomplete_warehouse_falls_back_to_the_lake(sim_lake, tmp_path):
+    from app.data.history import WarehouseHistory, open_history
+
+    path = _warehouse(sim_lake, tmp_path / "lake", ["trades"])
+    assert not isinstance(open_history(path.parent), WarehouseHistory)

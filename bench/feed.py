@@ -6,6 +6,10 @@ vntrack.commands.feed --speed max`` on a free port, connects one raw classic-Sig
 asyncio) subscribed to everything, and counts Broadcast frames until the day is through. The client only counts
 (a substring test per frame), so the figure is the server's rate on this machine, client included.
 
+Baseline, measured in the same run: a bare ``websockets`` server process that sends the very same SignalR frame
+texts back to back (no auth, no hub, no pacing, no channel matching) to the same counting client. The ratio
+feed / baseline is the share of the raw socket rate the SignalR feed keeps.
+
     python bench/feed.py [--frames 200000] [--repeat 3]
 """
 
@@ -107,16 +111,57 @@ async def count_frames(base: str, expected: int) -> tuple[float, int, int]:
         await ws.recv()  # init frame
         await ws.send(json.dumps({"H": HUB, "M": "SwitchChannels", "A": ["X-QUOTE:ALL,X-TRADE:ALL,R:ALL,MI:ALL"],
                                   "I": 0}))
-        frames = size = 0
-        first = 0.0
-        while frames < expected:
-            text = await ws.recv()
-            if '"M":"Broadcast"' in text:
-                if frames == 0:
-                    first = time.perf_counter()
-                frames += 1
-                size += len(text)
-        return time.perf_counter() - first, frames, size
+        return await _count(ws, expected)
+
+
+async def _count(ws, expected: int) -> tuple[float, int, int]:
+    frames = size = 0
+    first = 0.0
+    while frames < expected:
+        text = await ws.recv()
+        if '"M":"Broadcast"' in text:
+            if frames == 0:
+                first = time.perf_counter()
+            frames += 1
+            size += len(text)
+    return time.perf_counter() - first, frames, size
+
+
+_BARE_SERVER = """
+import asyncio, json, sys
+from websockets.asyncio.server import serve
+frames = [json.dumps({"C": f"d-{i}", "M": [{"H": "FcMarketDataV2Hub", "M": "Broadcast", "A": [p]}]},
+                     separators=(",", ":")) for i, p in enumerate(json.load(open(sys.argv[1])))]
+async def handler(ws):
+    for f in frames:
+        await ws.send(f)
+    await ws.wait_closed()
+async def main():
+    async with serve(handler, "127.0.0.1", 0, compression=None, max_size=None) as server:
+        print("bare ready:", server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+def run_bare(payload_file: Path, expected: int) -> tuple[float, int, int]:
+    """The baseline: a bare websockets server sending the same frames back to back."""
+    proc = subprocess.Popen([sys.executable, "-c", _BARE_SERVER, str(payload_file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        ready = proc.stdout.readline()
+        if not ready.startswith("bare ready:"):
+            raise SystemExit(f"baseline server did not start: {ready!r}")
+
+        async def go():
+            async with connect(f"ws://127.0.0.1:{int(ready.split()[-1])}/", max_size=None, max_queue=None,
+                               compression=None) as ws:
+                return await _count(ws, expected)
+
+        return asyncio.run(go())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
 
 
 def run_once(lake_root: Path, expected: int) -> tuple[float, int, int]:
@@ -149,14 +194,20 @@ def main() -> None:
         print(f"machine: {platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}")
         mean = sum(map(len, payloads)) / len(payloads)
         print(f"day: {len(payloads):,} frames, {mean:.0f} bytes of payload on average")
-        rates = []
+        payload_file = Path(tmp) / "payloads.json"
+        payload_file.write_text(json.dumps(payloads))
+        rates, bare = [], []
         for k in range(args.repeat):
             seconds, frames, size = run_once(root, len(payloads))
             rates.append(frames / seconds)
-            print(f"run {k + 1}: {frames:,} frames in {seconds:.2f} s = {frames / seconds:,.0f} frames/s "
-                  f"({size / seconds / 1e6:.1f} MB/s of SignalR text)")
+            b_seconds, b_frames, _ = run_bare(payload_file, len(payloads))
+            bare.append(b_frames / b_seconds)
+            print(f"run {k + 1}: feed {frames:,} frames in {seconds:.2f} s = {frames / seconds:,.0f} frames/s "
+                  f"({size / seconds / 1e6:.1f} MB/s of SignalR text); bare websockets {bare[-1]:,.0f} frames/s")
         median = sorted(rates)[len(rates) // 2]
         print(f"feed --speed max to one client: best {max(rates):,.0f} frames/s, median {median:,.0f}")
+        print(f"baseline (bare websockets server, same frames): best {max(bare):,.0f} frames/s; "
+              f"ratio feed/baseline {max(rates) / max(bare):.2f}")
 
 
 if __name__ == "__main__":

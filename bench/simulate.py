@@ -8,7 +8,8 @@ For each universe it times the three stages separately and then the whole ``simu
 
     python bench/simulate.py [--universe vn30 all] [--seed N] [--date YYYY-MM-DD]
 
-Prints frames, trades, seconds and frames/s per stage (machines here are noisy: compare runs on one machine).
+Prints frames, trades, seconds and frames/s per stage, and the ratio of the end-to-end time to a baseline measured
+in the same run: writing the already rendered frames as zstd Parquet (the I/O floor).
 """
 
 from __future__ import annotations
@@ -38,12 +39,19 @@ def bench(day: date, universe: str, seed: int) -> None:
     started = time.perf_counter()
     plan = DayFrames(sim)
     bytes_ = 0
+    batches = []
     for batch in plan.batches():
         bytes_ += batch.get_column("payload").str.len_bytes().sum()
+        batches.append(batch)
     render_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
         result = simulate_day(Path(tmp) / "lake", day, universe=universe, seed=seed)
         size = sum(p.stat().st_size for p in result.segments)
+        # Baseline: the I/O floor, the already rendered frames written as zstd Parquet with no simulation at all.
+        started = time.perf_counter()
+        for i, batch in enumerate(batches):
+            batch.write_parquet(Path(tmp) / f"floor-{i}.parquet", compression="zstd")
+        floor_s = time.perf_counter() - started
     n = plan.total
     print(f"\n{universe}: {sim.universe.size:,} instruments, {sim.prints.height:,} trades, {n:,} frames "
           f"({bytes_ / 1e6:,.0f} MB of payload, {size / 1e6:,.0f} MB zstd Parquet in {len(result.segments)} segments)")
@@ -51,6 +59,9 @@ def bench(day: date, universe: str, seed: int) -> None:
     print(f"  build  : {build_s:7.2f} s")
     print(f"  render : {render_s:7.2f} s  {n / render_s:12,.0f} frames/s")
     print(f"  lake   : {result.seconds:7.2f} s  {n / result.seconds:12,.0f} frames/s  (simulate_day end to end)")
+    print(f"  floor  : {floor_s:7.2f} s  {n / floor_s:12,.0f} frames/s  (baseline: the rendered frames written as "
+          f"zstd Parquet)")
+    print(f"  ratio  : simulate_day end to end takes {result.seconds / floor_s:.1f}x the time of writing its output")
 
 
 def main() -> None:

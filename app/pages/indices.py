@@ -44,6 +44,11 @@ def live_indices() -> None:
                                           title="Breadth now (độ rộng)",
                                           colours={"advances": "#1fd15a", "no_changes": "#f5c518",
                                                    "declines": "#ff4d4f"}), key=f"breadth_{index_id}")
+        ratio = rows.filter(pl.col("advance_ratio").is_not_null())
+        if ratio.height:
+            st.plotly_chart(charts.line(ratio, "exch_time", "advance_ratio", y_title="adv / (adv + dec)",
+                                        title=f"{index_id} advance ratio intraday (tỷ lệ mã tăng)"),
+                            key=f"ratio_{index_id}")
 
 
 live_indices()

@@ -37,8 +37,8 @@ def live_alerts() -> None:
     cols = st.columns(max(len(counts), 1) + 1)
     cols[0].metric("Shown / all (hiển thị / tổng)", f"{shown.height:,} / {alerts.height:,}")
     for col, row in zip(cols[1:], counts.iter_rows(named=True), strict=False):
-        col.metric(f"{row['alert_type']} ({row['severity']})", f"{row['alerts']:,}", f"{row['symbols']} symbols",
-                   delta_color="off")
+        col.metric(f"{row['alert_type']} ({row['severity']})", f"{row['alerts']:,}",
+                   help=f"{row['symbols']} symbols (mã) raised it")
     st.dataframe(
         shown.sort("session", "seq", descending=True).select("exch_time", "severity", "alert_type", "symbol", "metric",
                                                              "threshold", "details").head(1000),

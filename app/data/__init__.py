@@ -23,7 +23,7 @@ import streamlit as st
 from app.data import health as _health
 from app.data import replay as _replay
 from app.data import snapshot as _snapshot
-from app.data.history import LakeHistory
+from app.data.history import WAREHOUSE_FILE, LakeHistory, open_history
 from app.data.snapshot import Snapshot
 from vntrack.settings import Settings
 
@@ -158,19 +158,19 @@ def curated_days() -> list[date]:
 
 
 @st.cache_resource(max_entries=2, ttl="1h", show_spinner=False)
-def _history(lake_root: str, days: tuple[date, ...]) -> LakeHistory:
-    return LakeHistory(Path(lake_root))
+def _history(lake_root: str, days: tuple[date, ...], warehouse_mtime: int) -> LakeHistory:
+    return open_history(Path(lake_root))
+
+
+def _key() -> tuple[str, tuple[date, ...], int]:
+    root = lake()
+    wh = root / WAREHOUSE_FILE
+    return str(root), tuple(_snapshot.curated_days(root)), wh.stat().st_mtime_ns if wh.is_file() else 0
 
 
 def history() -> LakeHistory:
-    """The history reader (one DuckDB connection per lake and set of days)."""
-    root = lake()
-    return _history(str(root), tuple(_snapshot.curated_days(root)))
-
-
-def _key() -> tuple[str, tuple[date, ...]]:
-    root = lake()
-    return str(root), tuple(_snapshot.curated_days(root))
+    """The history reader: the warehouse when it has the tables, else the lake (``app.data.history``)."""
+    return _history(*_key())
 
 
 @st.cache_data(ttl="10m", max_entries=64, show_spinner=False)

@@ -109,16 +109,20 @@ def flow_runs(limit: int = 20) -> pl.DataFrame | None:
     ------
     Exception : whatever Prefect's client raises when the server cannot be reached (the page shows it).
     """
-    if prefect_api_url() is None:
+    url = prefect_api_url()
+    if url is None:
         return None
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterId
     from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with get_client(sync_client=True) as client:
+    # Prefect reads its settings once per process: pass the URL of this call explicitly.
+    with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
         runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=limit)
         ids = list({r.flow_id for r in runs})
-        flows = {f.id: f.name for f in client.read_flows(flow_filter=FlowFilter(id=FlowFilterId(any_=ids)))} if ids else {}
+        flows = ({f.id: f.name for f in client.read_flows(flow_filter=FlowFilter(id=FlowFilterId(any_=ids)))}
+                 if ids else {})
     rows = [{
         "flow": flows.get(r.flow_id, str(r.flow_id)),
         "flow_run": r.name,

@@ -18,9 +18,11 @@ The interface (every method takes plain values and returns a Polars frame; SQL i
     h.dq_results(day)                -> data-quality results (empty until a warehouse provides them)
 
 :class:`LakeHistory` runs the queries over DuckDB views named after the curated tables,
-``read_parquet('<lake>/curated/date=*/<table>.parquet', hive_partitioning=true)``. Pointing the pages at the
-warehouse (contract C4: same table and column names, every table with ``trading_date``) is a change of
-:meth:`LakeHistory._views` only: attach the warehouse read-only instead of creating views; the SQL is shared.
+``read_parquet('<lake>/curated/date=*/<table>.parquet', hive_partitioning=true)``.
+:class:`WarehouseHistory` runs the same SQL over the embedded warehouse's tables (contract C4: same table and
+column names, every table with ``trading_date``), opening the DuckDB file read-only for each query so it never
+holds a lock the warehouse loader would wait on. :func:`open_history` picks the warehouse when it holds every
+table the pages read, else the lake. (PostgreSQL: the same SQL through psycopg is the remaining step.)
 
 Read only: the connection is an in-memory DuckDB database that only defines views over the lake's files.
 """
@@ -174,3 +176,62 @@ class LakeHistory:
     def dq_results(self, day: date) -> pl.DataFrame:
         """Data-quality results of ``day``: empty over the lake (the warehouse's ``dq_results`` table, C4)."""
         return self.query(sql.DQ_RESULTS, {"day": day})
+
+
+WAREHOUSE_FILE = "warehouse.duckdb"
+"""The embedded warehouse's default file name in the lake (contract C4)."""
+
+
+class WarehouseHistory(LakeHistory):
+    """History over the embedded DuckDB warehouse (``lake/warehouse.duckdb``, contract C4), same interface.
+
+    Each query opens the file read-only, runs, and closes: the loader (flows) can take its write lock between
+    two page refreshes. Raises whatever DuckDB raises when the file is locked or missing a table.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.lake = self.path.parent
+        self._lock = threading.Lock()
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no warehouse at {self.path}; load a day first (the daily flow) or read the lake")
+
+    def query(self, text: str, params: dict | None = None) -> pl.DataFrame:
+        con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            con.execute(sql.SET_TIMEZONE)
+            if "dq_results" in text and not self.has_tables(("dq_results",), con):
+                return pl.DataFrame(schema=DQ_RESULTS)
+            df = con.sql(text, params=params or None).pl()
+        finally:
+            con.close()
+        zoned = [c for c, t in df.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+        return df.with_columns(pl.col(zoned).dt.convert_time_zone(TZ)) if zoned else df
+
+    def has_tables(self, tables: tuple[str, ...] = HISTORY_TABLES, con: duckdb.DuckDBPyConnection | None = None) -> bool:
+        """True when the warehouse has every table in ``tables``."""
+        own = con is None
+        con = con or duckdb.connect(str(self.path), read_only=True)
+        try:
+            names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        finally:
+            if own:
+                con.close()
+        return set(tables) <= names
+
+    def close(self) -> None:
+        """Nothing stays open."""
+
+
+def open_history(lake: Path) -> LakeHistory:
+    """The warehouse's history when ``lake/warehouse.duckdb`` holds every table the pages read (and can be
+    opened now), else the lake's curated files."""
+    path = Path(lake) / WAREHOUSE_FILE
+    if path.is_file():
+        try:
+            wh = WarehouseHistory(path)
+            if wh.has_tables():
+                return wh
+        except duckdb.Error:
+            pass  # locked by the loader or not a DuckDB file: the curated files say the same
+    return LakeHistory(lake)

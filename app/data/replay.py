@@ -53,7 +53,7 @@ class ReplayDay:
     trading_date : the day.
     events : the curated event tables (:data:`EVENT_TABLES`), full day.
     x_quote, x : the day's parsed books (only the columns the board reads), full day; empty without raw frames.
-    start, end : first and last ``exch_time`` of the day's trades / indices (the cursor's range).
+    start, end : first and last ``exch_time`` of the day's trades, indices and books (the cursor's range).
     """
 
     trading_date: date
@@ -83,7 +83,8 @@ def load_replay_day(lake: Path, day: date) -> ReplayDay:
     else:
         x_quote = empty(X_QUOTE).select(_BOOK_COLUMNS)
         x = empty(X_SNAPSHOT).select(_X_COLUMNS)
-    times = pl.concat([events[n].select("exch_time") for n in ("trades", "indices")])
+    times = pl.concat([events["trades"].select("exch_time"), events["indices"].select("exch_time"),
+                       x_quote.select("exch_time"), x.select("exch_time")])
     return ReplayDay(trading_date=day, events=events, x_quote=x_quote, x=x,
                      start=times.get_column("exch_time").min(), end=times.get_column("exch_time").max())
 
@@ -113,7 +114,9 @@ def snapshot_at(day: ReplayDay, cursor: datetime) -> Snapshot:
         "candles_1m": candles_1m(trades),
         "foreign_summary": summary,
         "foreign_by_sector": foreign_by_sector(summary),
-        "board": board({"x_quote": x_quote, "x": x, "foreign_room": rooms}, trades, summary, ranks),
+        # transforms.board.board fails on all-empty inputs (empty session ranks): before the first row, no board
+        "board": (board({"x_quote": x_quote, "x": x, "foreign_room": rooms}, trades, summary, ranks)
+                  if trades.height or x_quote.height or x.height else empty(CURATED["board"])),
     }
     tables = {name: tables[name].select(list(CURATED[name])) for name in CURATED}
     return Snapshot(kind="replay", trading_date=day.trading_date, tables=tables, cursor=cursor)

@@ -37,12 +37,13 @@ def live_alerts() -> None:
     cols = st.columns(max(len(counts), 1) + 1)
     cols[0].metric("Shown / all (hiển thị / tổng)", f"{shown.height:,} / {alerts.height:,}")
     for col, row in zip(cols[1:], counts.iter_rows(named=True), strict=False):
-        col.metric(f"{row['alert_type']} ({row['severity']})", f"{row['alerts']:,}", f"{row['symbols']} symbols",
-                   delta_color="off")
+        col.metric(f"{row['alert_type']} ({row['severity']})", f"{row['alerts']:,}",
+                   help=f"{row['symbols']} symbols (mã) raised it")
     st.dataframe(
         shown.sort("session", "seq", descending=True).select("exch_time", "severity", "alert_type", "symbol", "metric",
                                                              "threshold", "details").head(1000),
-        hide_index=True, column_config={"exch_time": st.column_config.DatetimeColumn("Time (giờ)", format="HH:mm:ss")})
+        hide_index=True, placeholder="—",
+        column_config={"exch_time": st.column_config.DatetimeColumn("Time (giờ)", format="HH:mm:ss")})
     if shown.height > 1000:
         st.caption(f"Newest 1,000 of {shown.height:,} alerts shown; narrow the filters to see the rest.")
 

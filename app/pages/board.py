@@ -29,12 +29,12 @@ def live_board() -> None:
     c2.metric("Advancing (tăng)", up)
     c3.metric("Declining (giảm)", down)
     c4.metric("Matched value (giá trị khớp)", f"{members['value_vnd'].sum() / 1e9:,.1f} bn VND")
-    st.dataframe(ui_board.styled(ui_board.shape(members, candles, sort)), hide_index=True,
+    st.dataframe(ui_board.styled(ui_board.shape(members, candles, sort)), hide_index=True, placeholder="—",
                  column_config=ui_board.column_config(), height=36 * (members.height + 1) + 4, key="board_table")
     if futures.height:
         st.subheader("VN30 index futures (Hợp đồng tương lai VN30)")
         st.dataframe(ui_board.styled(ui_board.shape(futures, candles, "Symbol (mã)"), points=True),
-                     hide_index=True, column_config=ui_board.column_config())
+                     hide_index=True, placeholder="—", column_config=ui_board.column_config())
 
 
 live_board()

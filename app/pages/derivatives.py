@@ -40,7 +40,8 @@ def live_derivatives() -> None:
     c[1].metric("VN30 spot", price(last["spot"], points=True))
     c[2].metric("Basis (độ lệch)", f"{last['basis_pts']:+.2f} pts", pct(last["basis_pct"], digits=3))
     c[3].metric("Premium / discount (cộng / trừ)", "Premium" if last["premium"] else "Discount")
-    c[4].metric("Days to expiry (ngày đến đáo hạn)", conv["days_to_expiry"] if conv["days_to_expiry"] is not None else "—")
+    days_left = conv["days_to_expiry"]
+    c[4].metric("Days to expiry (ngày đến đáo hạn)", days_left if days_left is not None else "—")
     c[5].metric("|basis| now / at open", "—" if conv["ratio"] is None else f"{conv['ratio']:.2f}",
                 help="Below 1: the basis narrowed today (converging toward expiry).")
     t = st.columns(4)
@@ -57,7 +58,7 @@ def live_derivatives() -> None:
     st.plotly_chart(charts.line(recent, "minute", "basis_pts", title="Basis, last 30 minutes (pts)", zero_line=True),
                     key="deriv_30m")
     st.subheader("Contracts today (các hợp đồng)")
-    st.dataframe(shaping.contracts(basis), hide_index=True)
+    st.dataframe(shaping.contracts(basis), hide_index=True, placeholder="—")
 
 
 live_derivatives()

@@ -47,13 +47,14 @@ def live_foreign() -> None:
            "net_vol": st.column_config.NumberColumn("Net volume", format="%+d"),
            "room_used_pct": st.column_config.NumberColumn("Room used %", format="%.1f%%")}
     buy_col.subheader("Top 10 net buy (mua ròng)")
-    buy_col.dataframe(shaping.top_foreign(summary, "buy"), hide_index=True, column_config=cfg)
+    buy_col.dataframe(shaping.top_foreign(summary, "buy"), hide_index=True, placeholder="—", column_config=cfg)
     sell_col.subheader("Top 10 net sell (bán ròng)")
-    sell_col.dataframe(shaping.top_foreign(summary, "sell"), hide_index=True, column_config=cfg)
+    sell_col.dataframe(shaping.top_foreign(summary, "sell"), hide_index=True, placeholder="—", column_config=cfg)
 
     if snap.has("foreign_flow"):
         st.subheader("Speed and acceleration per symbol (tốc độ, gia tốc)")
-        st.dataframe(shaping.foreign_speed(snap.table("foreign_flow")), hide_index=True, column_config={
+        speed = shaping.foreign_speed(snap.table("foreign_flow"))
+        st.dataframe(speed, hide_index=True, placeholder="—", column_config={
             "speed_vol_per_min": st.column_config.NumberColumn("Speed, shares/min", format="%+.0f"),
             "accel_vol_per_min": st.column_config.NumberColumn("Acceleration, shares/min", format="%+.0f"),
             "cum_net_vol": st.column_config.NumberColumn("Net volume today", format="%+d"),
@@ -61,7 +62,7 @@ def live_foreign() -> None:
     st.subheader("Foreign room used (tỷ lệ room đã dùng)")
     room = summary.select("symbol", "sector", (summary["room_used"] * 100).alias("room_used_pct"), "corrections") \
         .sort("room_used_pct", descending=True, nulls_last=True)
-    st.dataframe(room, hide_index=True, column_config={
+    st.dataframe(room, hide_index=True, placeholder="—", column_config={
         "room_used_pct": st.column_config.ProgressColumn("Room used %", min_value=0, max_value=100, format="%.1f%%"),
         "corrections": st.column_config.NumberColumn("Corrections (điều chỉnh)")})
 

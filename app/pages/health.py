@@ -56,7 +56,7 @@ else:
     for col, (kind, n) in zip(cols, sorted(counts.items()), strict=True):
         col.metric(kind, n)
     st.plotly_chart(charts.timeline(events, title="Events by wall-clock time"), key="health_timeline")
-    st.dataframe(events, hide_index=True)
+    st.dataframe(events, hide_index=True, placeholder="—")
 
 st.subheader("Quarantined frames (khung dữ liệu lỗi)")
 quarantined = data.quarantine(day)
@@ -64,8 +64,8 @@ if not quarantined.height:
     st.success("No quarantined frame for this day.")
 else:
     by_reason = quarantined.group_by("data_type", "reason").len().sort("len", descending=True)
-    st.dataframe(by_reason, hide_index=True)
-    st.dataframe(quarantined.head(200), hide_index=True)
+    st.dataframe(by_reason, hide_index=True, placeholder="—")
+    st.dataframe(quarantined.head(200), hide_index=True, placeholder="—")
 
 st.subheader("Flow runs (Prefect)")
 if prefect_api_url() is None:
@@ -80,11 +80,11 @@ else:
         if runs is None or not runs.height:
             st.info("Prefect has no flow runs yet.")
         else:
-            st.dataframe(runs, hide_index=True)
+            st.dataframe(runs, hide_index=True, placeholder="—")
 
 st.subheader("Data quality (chất lượng dữ liệu)")
 dq = data.history_call("dq_results", day)
 if not dq.height:
     st.info("No data-quality results for this day yet (they come with the warehouse load).")
 else:
-    st.dataframe(dq, hide_index=True)
+    st.dataframe(dq, hide_index=True, placeholder="—")

@@ -39,9 +39,9 @@ with candles_tab:
 
 with trades_tab:
     st.subheader(f"{symbol}: by phase and aggressor side (mua/bán chủ động)")
-    st.dataframe(data.history_call("trade_sides", day, symbol), hide_index=True)
+    st.dataframe(data.history_call("trade_sides", day, symbol), hide_index=True, placeholder="—")
     st.subheader("Latest 500 trades (newest first)")
-    st.dataframe(data.history_call("trades", day, symbol, 500), hide_index=True, column_config={
+    st.dataframe(data.history_call("trades", day, symbol, 500), hide_index=True, placeholder="—", column_config={
         "exch_time": st.column_config.DatetimeColumn("Time", format="HH:mm:ss")})
 
 with foreign_tab:
@@ -49,24 +49,24 @@ with foreign_tab:
     st.plotly_chart(charts.line(minutes.with_columns(cum_net_bn=minutes["cum_net_val_vnd"] / 1e9), "minute",
                                 "cum_net_bn", title="Cumulative net foreign value, bn VND", zero_line=True),
                     key="hist_foreign")
-    st.dataframe(summary, hide_index=True)
+    st.dataframe(summary, hide_index=True, placeholder="—")
 
 with index_tab:
     idx = data.history_call("index_history", day)
     st.plotly_chart(charts.line(idx, "minute", "change_pct", by="index_id", title="Index change vs prior close, %",
                                 zero_line=True), key="hist_index")
-    st.dataframe(idx, hide_index=True)
+    st.dataframe(idx, hide_index=True, placeholder="—")
 
 with basis_tab:
     basis = data.history_call("basis_history", day)
     st.plotly_chart(charts.line(basis, "minute", "basis_pts", by="symbol", title="Basis per contract (pts)",
                                 zero_line=True), key="hist_basis")
-    st.dataframe(basis, hide_index=True)
+    st.dataframe(basis, hide_index=True, placeholder="—")
 
 with days_tab:
     st.subheader("Every recorded day")
     left, right = st.columns(2)
-    left.dataframe(data.history_call("index_by_day"), hide_index=True)
-    right.dataframe(data.history_call("foreign_by_day"), hide_index=True)
+    left.dataframe(data.history_call("index_by_day"), hide_index=True, placeholder="—")
+    right.dataframe(data.history_call("foreign_by_day"), hide_index=True, placeholder="—")
     st.subheader("Front month closing basis per day (convergence toward expiry)")
-    st.dataframe(data.history_call("basis_by_day"), hide_index=True)
+    st.dataframe(data.history_call("basis_by_day"), hide_index=True, placeholder="—")

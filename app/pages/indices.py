@@ -39,11 +39,16 @@ def live_indices() -> None:
         left, right = st.columns([3, 2])
         left.plotly_chart(charts.line(rows, "exch_time", "value", title=f"{index_id} intraday (trong ngày)",
                                       y_title="points"), key=f"idx_{index_id}")
-        right.plotly_chart(charts.stacked(pl.DataFrame([breadth]), "index_id", {"advances": "advances", "no_changes": "unchanged",
-                                                                      "declines": "declines"},
+        counts = {"advances": "advances", "no_changes": "unchanged", "declines": "declines"}
+        right.plotly_chart(charts.stacked(pl.DataFrame([breadth]), "index_id", counts,
                                           title="Breadth now (độ rộng)",
                                           colours={"advances": "#1fd15a", "no_changes": "#f5c518",
                                                    "declines": "#ff4d4f"}), key=f"breadth_{index_id}")
+        ratio = rows.filter(pl.col("advance_ratio").is_not_null())
+        if ratio.height:
+            st.plotly_chart(charts.line(ratio, "exch_time", "advance_ratio", y_title="adv / (adv + dec)",
+                                        title=f"{index_id} advance ratio intraday (tỷ lệ mã tăng)"),
+                            key=f"ratio_{index_id}")
 
 
 live_indices()

@@ -28,15 +28,16 @@ def live_volume() -> None:
     left.plotly_chart(charts.stacked(phases, "label", {"buy_volume": "Active buy (mua chủ động)",
                                                        "sell_volume": "Active sell (bán chủ động)",
                                                        "neutral_volume": "Neutral (trung tính)"},
-                                     title="Stocks' volume by phase (shares)", colours=colours), key="volume_phase_chart")
-    right.dataframe(phases.drop("phase"), hide_index=True, column_config={
+                                     title="Stocks' volume by phase (shares)", colours=colours),
+                      key="volume_phase_chart")
+    right.dataframe(phases.drop("phase"), hide_index=True, placeholder="—", column_config={
         "label": "Phase (phiên)",
         "buy_value_bn": st.column_config.NumberColumn("Buy value bn", format="%.1f"),
         "sell_value_bn": st.column_config.NumberColumn("Sell value bn", format="%.1f"),
         "active_buy_share_pct": st.column_config.NumberColumn("Active buy %", format="%.1f%%")})
 
     st.subheader(f"Per symbol: {shaping.PHASE_LABELS[phase]}")
-    st.dataframe(shaping.per_symbol_sides(stats, phase), hide_index=True, column_config={
+    st.dataframe(shaping.per_symbol_sides(stats, phase), hide_index=True, placeholder="—", column_config={
         "buy_pct": st.column_config.ProgressColumn("Active buy %", min_value=0, max_value=100, format="%.1f%%"),
         "sell_pct": st.column_config.ProgressColumn("Active sell %", min_value=0, max_value=100, format="%.1f%%"),
         "net_active_volume": st.column_config.NumberColumn("Buy - sell volume", format="%+d")})
@@ -45,7 +46,7 @@ def live_volume() -> None:
     if snap.has("trades"):
         agree = shaping.vendor_agreement(snap.table("trades"))
         if agree["compared"].sum():
-            st.dataframe(agree, hide_index=True, column_config={
+            st.dataframe(agree, hide_index=True, placeholder="—", column_config={
                 "agree_pct": st.column_config.NumberColumn("Agreement %", format="%.2f%%"),
                 "ours_neutral": st.column_config.NumberColumn("Ours neutral, SSI flagged")})
         else:

@@ -54,8 +54,9 @@ def fixture_live_lake(sim_lake: Path, tmp_path_factory: pytest.TempPathFactory) 
                                "reason": "heartbeat timeout"})},
         {"wall_ns": now - 296_000_000_000, "kind": "reconnect", "seq": 1200, "detail": '{"attempt": 1}'},
     ])
+    payload = json.dumps({"DataType": "X-TRADE", "Content": json.dumps({"Symbol": "FPT", "LastPrice": "abc"})})
     bad = pl.DataFrame({"session": [SESSION], "seq": [7], "recv_ns": [now], "data_type": ["X-TRADE"],
-                        "payload": ['{"DataType":"X-TRADE","Content":"{\\"Symbol\\":\\"FPT\\",\\"LastPrice\\":\\"abc\\"}"}'],
+                        "payload": [payload],
                         "cursor": [None], "source": ["ssi"]}).cast(dict(lake_io.RAW_FRAME_PL))
     quarantined = parse_frames(bad, DAY)["quarantine"]
     assert quarantined.height == 1

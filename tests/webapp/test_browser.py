@@ -37,7 +37,9 @@ def fixture_served(live_lake: Path):
     proc = subprocess.Popen([sys.executable, "-m", "vntrack.cli", "app", "--port", str(port)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
+    before = lake_listing(live_lake)
     try:
+        assert f"{url}/" in proc.stdout.readline()  # `vntrack app` prints its URL first
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -56,6 +58,11 @@ def fixture_served(live_lake: Path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+    assert lake_listing(live_lake) == before, "the app wrote to the lake"
+
+
+def lake_listing(lake: Path) -> list[tuple[str, int, int]]:
+    return sorted((str(p.relative_to(lake)), p.stat().st_size, p.stat().st_mtime_ns) for p in lake.rglob("*"))
 
 
 @pytest.fixture(name="browser_page", scope="module")
@@ -93,10 +100,21 @@ def cells(page) -> list[str]:
     return page.locator("[role=gridcell]").all_inner_texts()
 
 
+def grid_shows(page, text: str, timeout_s: float = 30) -> bool:
+    """True once a table cell contains ``text`` (tables re-render with every refresh of a live page)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(text in c for c in cells(page)):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def test_board(browser_page, served, live_lake):
     page = browser_page
     page.goto(served + "/")
     body = settle(page, "Symbols (mã)", "Live snapshot")
+    assert grid_shows(page, "FPT")
     grid = cells(page)
     assert {"FPT", "VCB", "HPG"} <= set(grid)
     board = pl.read_parquet(live_lake / "live" / f"date={DAY}" / "snapshot" / "v000000000042" / "board.parquet")
@@ -119,7 +137,7 @@ def test_live_and_health_pages(browser_page, served, path, texts, grid_has):
     page.goto(f"{served}/{path}")
     body = settle(page, *texts)
     if grid_has:
-        assert any(grid_has in c for c in cells(page)), f"{path}: {grid_has} not in the tables"
+        assert grid_shows(page, grid_has), f"{path}: {grid_has} not in the tables"
     if path != "health":
         assert page.locator('[data-testid="stPlotlyChart"], [data-testid="stDataFrame"]').count() >= 1
     assert re.search(r"\d", body)
@@ -145,5 +163,5 @@ def test_replay_drives_the_live_pages(browser_page, served):
     check_no_error(page, body, "replay")
     page.get_by_role("link", name=re.compile("Price board")).first.click()  # in-app navigation keeps the session
     body = settle(page, "Replay (phát lại) of 2026-07-22")
-    assert "FPT" in cells(page)
+    assert grid_shows(page, "FPT")
     check_no_error(page, body, "board-replay")

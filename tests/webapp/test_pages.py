@@ -260,3 +260,20 @@ def test_replay_unfolds_the_day_in_the_live_pages(sim_lake, monkeypatch):
     at.button(key="replay_stop").click().run()
     at.switch_page(PAGES["board"]).run()
     assert "Finished day" in texts(at)
+
+
+def test_a_new_live_version_shows_at_the_next_refresh(sim_lake, tmp_path, monkeypatch):
+    from app.data.replay import load_replay_day, snapshot_at
+    from app.data.snapshot import exch_datetime
+    from tests.webapp.live_snapshot import health, publish
+
+    lake = tmp_path / "lake"
+    day = load_replay_day(sim_lake, DAY)
+    publish(lake, DAY, dict(snapshot_at(day, exch_datetime(DAY, "10:00:00")).tables), 1, health(100))
+    at = open_page(lake, "board", monkeypatch)
+    assert "version 1 " in texts(at)
+    before = frame(at)["volume"].sum()
+    publish(lake, DAY, dict(snapshot_at(day, exch_datetime(DAY, "10:05:00")).tables), 2, health(200))
+    at.run()  # what the 1 s fragment refresh does
+    assert_clean(at)
+    assert "version 2 " in texts(at) and frame(at)["volume"].sum() > before

@@ -41,7 +41,7 @@ def app_command(
         raise typer.BadParameter(f"the app's entry file {MAIN} is missing: reinstall the project (make setup)")
     try:
         socket.getaddrinfo(host, None)
-    except socket.gaierror:
+    except (socket.gaierror, UnicodeError):
         raise typer.BadParameter(f"{host!r} is not an address: e.g. 127.0.0.1", param_hint="--host") from None
     port = port or free_port(host)
     print(f"VN Stock Tracker app: http://{host}:{port}/  (Ctrl+C to stop)", flush=True)

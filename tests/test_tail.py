@@ -19,6 +19,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from capture.events import write_events
+from capture.journal import open_journals, read_journal
 from capture.lake import raw_table_from_polars, read_raw, write_raw_segment
 from capture.schemas import RAW_FRAME_PL
 from live import paths
@@ -102,12 +104,16 @@ def test_sessions_restart_late_segment_and_quarantine(lake):
     assert "EQUAL" in result.stdout and "rebuilt the day from raw" in result.stdout
 
 
+def read_raw_with_journal(lake: Path) -> pl.DataFrame:
+    """Sealed segments + open journals of DAY, deduplicated: what the loop has been able to consume."""
+    journals = [pl.from_arrow(read_journal(p).table) for p in open_journals(lake)]
+    return (pl.concat([read_raw(lake, DAY), *journals]).cast(dict(RAW_FRAME_PL)).unique(["session", "seq"])
+            .sort("session", "seq"))
+
+
 def assert_live_equals_batch_partial(lake: Path, loop: TailLoop) -> None:
     """Mid-day: the committed rows equal the batch run over exactly the frames consumed (journal included)."""
-    consumed = pl.concat([read_raw(lake, DAY), *[pl.from_arrow(__import__("capture.journal", fromlist=["x"])
-                          .read_journal(p).table) for p in paths.Path(lake, "raw", "_open").glob("*.arrows")]])
-    consumed = consumed.cast(dict(RAW_FRAME_PL)).unique(["session", "seq"]).sort("session", "seq")
-    expected = run_day(consumed, DAY)
+    expected = run_day(read_raw_with_journal(lake), DAY)
     for t in ROW_TABLES:
         assert_frame_equal(LiveStore(lake, DAY).read_table(t), expected[t])
 
@@ -139,6 +145,8 @@ def test_compaction_keeps_rows_and_bounds_files(lake):
 def test_snapshot_contract_c3(lake):
     cap = CaptureLike(lake, DAY, S1)
     cap.write(as_session(sim_slice(60_000, 3_000), S1))
+    write_events(lake, DAY, S1, [{"wall_ns": 1, "kind": "gap", "seq": 10, "detail": '{"reason": "test"}'},
+                                 {"wall_ns": 2, "kind": "reconnect", "seq": 10}])
     loop = TailLoop(lake, DAY)
     loop.start()
     for _ in range(5):
@@ -155,6 +163,10 @@ def test_snapshot_contract_c3(lake):
     assert {"lag_ms", "frames_per_s", "last_frame_age_s", "frames_total", "quarantined_total", "sessions", "gaps",
             "reconnects", "watermarks", "batch_ms", "state"} <= set(health)
     assert health["frames_total"] == 3_000 and health["state"] == "running"
+    assert health["gaps"] == 1 and health["reconnects"] == 1 and health["open_journals"] == [S1]
+    # idle intervals publish a new version whose unchanged tables are hard links, not rewrites
+    assert all((vdir / f"{t}.parquet").stat().st_nlink >= 2 for t in SNAPSHOT)
+    assert_frame_equal(read_snapshot(lake, DAY)[1]["candles_1m"], run_day(read_raw_with_journal(lake), DAY)["candles_1m"])
     cap.close()
 
 

@@ -231,4 +231,4 @@ def read_checkpoint(lake: Path, day: date) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-__all__ = ["TailLoop", "BatchResult", "ROW_TABLES", "read_checkpoint"]
+__all__ = ["ROW_TABLES", "BatchResult", "TailLoop", "read_checkpoint"]

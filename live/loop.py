@@ -21,8 +21,9 @@ from pathlib import Path
 import polars as pl
 
 from capture.events import read_events
+from capture.lake import events_day_dir
 from live import paths
-from live.publish import next_version, publish
+from live.publish import SNAPSHOT, next_version, publish
 from live.source import Cursor, Poll, advance, poll, read_all
 from live.store import Checkpoint, LiveStore, _write_json
 from transforms.incremental import ROW_TABLES, Restatement, initial_state, snapshot_tables, step
@@ -60,6 +61,8 @@ class TailLoop:
         self._last_applied_wall: float | None = None
         self._last_poll: Poll | None = None
         self.batch_ms = 0.0
+        self.publish_ms = 0.0
+        self._changed: set[str] | None = None  # snapshot tables changed since the last publication (None: all)
         self.lag_ms: float | None = None
 
     # ----------------------------------------------------------------------------------------------- start
@@ -133,6 +136,8 @@ class TailLoop:
         ck.newest_recv_ns = max(self._newest_recv_ns or 0, int(rows.get_column("recv_ns").max()))
         self.store.commit(ck, state, out)
         self.ck, self.state = ck, state
+        if self._changed is not None:
+            self._changed |= _touched(out, rows) if not replace_all else set(SNAPSHOT)
         for t in _WHOLE_DAY:
             self.whole[t] = out[t] if replace_all else pl.concat([self.whole[t], out[t]], how="vertical")
         now = time.time()
@@ -160,9 +165,8 @@ class TailLoop:
         now = time.time()
         while self._rates and self._rates[0][0] < now - 10:
             self._rates.popleft()
-        events = read_events(self.lake, self.day)
-        kinds = events.get_column("kind").value_counts() if events.height else None
-        count = (lambda k: int(kinds.filter(pl.col("kind") == k).get_column("count").sum()) if kinds is not None else 0)
+        kinds = self._event_kinds()
+        count = kinds.get
         newest = self._newest_recv_ns
         rebuilds = [e for e in self.ck.events if e["kind"] == "rebuild"]
         p = self._last_poll
@@ -173,10 +177,11 @@ class TailLoop:
             "frames_total": self.state.frames_total,
             "quarantined_total": self.state.quarantined_total,
             "sessions": list(self.state.sessions),
-            "gaps": count("gap"),
-            "reconnects": count("reconnect"),
+            "gaps": count("gap", 0),
+            "reconnects": count("reconnect", 0),
             "watermarks": dict(sorted(self.ck.cursor.watermarks.items())),
             "batch_ms": round(self.batch_ms, 1),
+            "publish_ms": round(self.publish_ms, 1),
             "state": "stopped" if stopped else "running",
             "trading_date": self.day.isoformat(),
             "batch": self.ck.batch,
@@ -188,10 +193,36 @@ class TailLoop:
             "restarts": sum(1 for e in self.ck.events if e["kind"] == "start") - 1,
         }
 
+    def _event_kinds(self) -> dict[str, int]:
+        """Capture events of the date per kind (C2), re-read only when the set of event files changed."""
+        directory = events_day_dir(self.lake, self.day)
+        names = frozenset(p.name for p in directory.glob("*.parquet")) if directory.is_dir() else frozenset()
+        if names != getattr(self, "_event_files", None):
+            events = read_events(self.lake, self.day)
+            self._kinds = dict(events.group_by("kind").len().iter_rows()) if events.height else {}
+            self._event_files = names
+        return self._kinds
+
     def _publish(self, *, stopped: bool = False) -> None:
-        tables = {**snapshot_tables(self.state), **self.whole}
-        publish(self.lake, self.day, self.version, tables, self.health(stopped=stopped))
+        """Publish a version; tables the batches since the last one did not touch are linked, not rewritten."""
+        started = time.perf_counter()
+        changed, self._changed = self._changed, set()
+        reuse = frozenset() if changed is None else frozenset(t for t in SNAPSHOT if t not in changed)
+        publish(self.lake, self.day, self.version, lambda: {**snapshot_tables(self.state), **self.whole},
+                self.health(stopped=stopped), reuse=reuse)
         self.version += 1
+        self.publish_ms = (time.perf_counter() - started) * 1000
+
+
+def _touched(out: dict[str, pl.DataFrame], rows: pl.DataFrame) -> set[str]:
+    """The snapshot tables a batch can have changed (the board changes with any frame of a symbol)."""
+    touched = {"board"}
+    if out["trades"].height:
+        touched |= {"session_stats", "candles_1m"}
+    if out["foreign_flow"].height:
+        touched |= {"foreign_summary", "foreign_by_sector"}
+    touched |= {t for t in ("indices", "basis", "alerts") if out[t].height}
+    return touched
 
 
 def read_checkpoint(lake: Path, day: date) -> dict | None:
@@ -200,4 +231,4 @@ def read_checkpoint(lake: Path, day: date) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-__all__ = ["TailLoop", "BatchResult", "ROW_TABLES", "read_checkpoint"]
+__all__ = ["ROW_TABLES", "BatchResult", "TailLoop", "read_checkpoint"]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from capture.lake import write_table
 from live import paths
 from live.store import _write_json
 from transforms import schemas
@@ -28,9 +29,14 @@ def next_version(lake: Path, day: date) -> int:
     return max(found, default=0) + 1
 
 
-def publish(lake: Path, day: date, version: int, tables: dict[str, pl.DataFrame], health: dict) -> Path:
+def publish(lake: Path, day: date, version: int, tables: Mapping[str, pl.DataFrame] | Callable[[], Mapping],
+            health: dict, *, reuse: frozenset[str] = frozenset()) -> Path:
     """Write ``snapshot/v<version>/`` (one Parquet per C3 table + health.json), point CURRENT.json at it, and
     delete all but the newest :data:`KEEP_VERSIONS` versions.
+
+    Tables named in ``reuse`` did not change since the previous version: their file is hard-linked from it
+    (no rewrite); ``tables`` may be a function, called only when some table must be written. Snapshot files are not fsynced one by one: a snapshot is rebuilt every interval from the
+    checkpointed state, and the pointer is only renamed after every file of the version is complete.
 
     Raises
     ------
@@ -38,11 +44,25 @@ def publish(lake: Path, day: date, version: int, tables: dict[str, pl.DataFrame]
     """
     vdir = paths.snapshot_version_dir(lake, day, version)
     vdir.mkdir(parents=True, exist_ok=True)
+    previous = _current_dir(lake, day)
+    resolved: Mapping[str, pl.DataFrame] | None = None if callable(tables) else tables
     for name in SNAPSHOT:
-        df = tables[name]
+        target = vdir / f"{name}.parquet"
+        if name in reuse and previous is not None and (previous / f"{name}.parquet").is_file():
+            target.unlink(missing_ok=True)
+            try:
+                os.link(previous / f"{name}.parquet", target)
+                continue
+            except OSError:
+                pass
+        if resolved is None:
+            resolved = tables()
+        df = resolved[name]
         if df.schema != schemas.CURATED[name]:
             raise ValueError(f"snapshot table {name} has schema {df.schema}, expected {schemas.CURATED[name]}")
-        write_table(vdir / f"{name}.parquet", df)
+        tmp = vdir / f"{name}.parquet.tmp"
+        df.write_parquet(tmp, compression="lz4")
+        os.replace(tmp, target)
     (vdir / "health.json").write_text(json.dumps(health, indent=1), encoding="utf-8")
     _write_json(paths.current_path(lake, day), {
         "version": version, "dir": vdir.name, "trading_date": day.isoformat(), "published_ns": time.time_ns(),
@@ -53,6 +73,14 @@ def publish(lake: Path, day: date, version: int, tables: dict[str, pl.DataFrame]
     for v in versions[:-KEEP_VERSIONS]:
         shutil.rmtree(paths.snapshot_version_dir(lake, day, v), ignore_errors=True)
     return vdir
+
+
+def _current_dir(lake: Path, day: date) -> Path | None:
+    try:
+        pointer = json.loads(paths.current_path(lake, day).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return paths.snapshot_root(lake, day) / pointer["dir"]
 
 
 def read_snapshot(lake: Path, day: date) -> tuple[dict, dict[str, pl.DataFrame]]:

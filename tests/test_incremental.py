@@ -4,7 +4,8 @@ simulated VN30 day); plus the engine's refusals (restatement, order) and its bou
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+import itertools
+from datetime import UTC, date, datetime
 from functools import cache
 
 import polars as pl
@@ -17,8 +18,15 @@ from capture import lake as lake_io
 from tests.conftest import REAL_DAY
 from tests.frames import raw_frames, wire
 from transforms.incremental import (
-    ROW_TABLES, SNAPSHOT_TABLES, OrderViolation, Restatement, initial_state, snapshot_tables, state_from_tables,
-    state_tables, step,
+    ROW_TABLES,
+    SNAPSHOT_TABLES,
+    OrderViolation,
+    Restatement,
+    initial_state,
+    snapshot_tables,
+    state_from_tables,
+    state_tables,
+    step,
 )
 from transforms.incremental.context import REPEAT_HORIZON_S
 from transforms.incremental.step import run_batches
@@ -29,7 +37,7 @@ SIM_DAY = date(2026, 7, 22)
 
 def split(raw: pl.DataFrame, cuts: list[int]) -> list[pl.DataFrame]:
     bounds = [0, *sorted({c for c in cuts if 0 < c < raw.height}), raw.height]
-    return [raw.slice(a, b - a) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [raw.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
 
 
 def assert_split_equal(raw: pl.DataFrame, day: date, cuts: list[int], expected: dict | None = None,
@@ -106,7 +114,7 @@ def _sim_day() -> pl.DataFrame:
 
 
 def _local_ns(hh: int, mm: int) -> int:
-    return int(datetime(2026, 7, 22, hh - 7, mm, tzinfo=timezone.utc).timestamp() * 1e9)
+    return int(datetime(2026, 7, 22, hh - 7, mm, tzinfo=UTC).timestamp() * 1e9)
 
 
 @cache

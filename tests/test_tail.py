@@ -19,6 +19,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from capture.events import write_events
+from capture.journal import open_journals, read_journal
 from capture.lake import raw_table_from_polars, read_raw, write_raw_segment
 from capture.schemas import RAW_FRAME_PL
 from live import paths
@@ -55,7 +57,7 @@ def assert_live_equals_batch(lake: Path) -> None:
 def vntrack(lake: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     env = {**os.environ, "VNTRACK_LAKE": str(lake), "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "vntrack.cli", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 # --------------------------------------------------------------------------------------- in-process loop
@@ -102,12 +104,16 @@ def test_sessions_restart_late_segment_and_quarantine(lake):
     assert "EQUAL" in result.stdout and "rebuilt the day from raw" in result.stdout
 
 
+def read_raw_with_journal(lake: Path) -> pl.DataFrame:
+    """Sealed segments + open journals of DAY, deduplicated: what the loop has been able to consume."""
+    journals = [pl.from_arrow(read_journal(p).table) for p in open_journals(lake)]
+    return (pl.concat([read_raw(lake, DAY), *journals]).cast(dict(RAW_FRAME_PL)).unique(["session", "seq"])
+            .sort("session", "seq"))
+
+
 def assert_live_equals_batch_partial(lake: Path, loop: TailLoop) -> None:
     """Mid-day: the committed rows equal the batch run over exactly the frames consumed (journal included)."""
-    consumed = pl.concat([read_raw(lake, DAY), *[pl.from_arrow(__import__("capture.journal", fromlist=["x"])
-                          .read_journal(p).table) for p in paths.Path(lake, "raw", "_open").glob("*.arrows")]])
-    consumed = consumed.cast(dict(RAW_FRAME_PL)).unique(["session", "seq"]).sort("session", "seq")
-    expected = run_day(consumed, DAY)
+    expected = run_day(read_raw_with_journal(lake), DAY)
     for t in ROW_TABLES:
         assert_frame_equal(LiveStore(lake, DAY).read_table(t), expected[t])
 
@@ -130,7 +136,7 @@ def test_compaction_keeps_rows_and_bounds_files(lake):
         assert len(list(paths.table_dir(lake, DAY, "trades").glob("*.parquet"))) <= 2 * 3
     assert_frame_equal(store.read_table("trades"), pl.concat(written))
     # a merge cut short (inputs not yet deleted) reads the same: the chunk wins over what it covers
-    chunk = sorted(paths.table_dir(lake, DAY, "trades").glob("chunk-*"))[0]
+    chunk = min(paths.table_dir(lake, DAY, "trades").glob("chunk-*"))
     extra = paths.part_path(lake, DAY, "trades", int(chunk.name[6:15]))
     written[int(chunk.name[6:15]) - 1].write_parquet(extra)
     assert_frame_equal(store.read_table("trades"), pl.concat(written))
@@ -139,6 +145,8 @@ def test_compaction_keeps_rows_and_bounds_files(lake):
 def test_snapshot_contract_c3(lake):
     cap = CaptureLike(lake, DAY, S1)
     cap.write(as_session(sim_slice(60_000, 3_000), S1))
+    write_events(lake, DAY, S1, [{"wall_ns": 1, "kind": "gap", "seq": 10, "detail": '{"reason": "test"}'},
+                                 {"wall_ns": 2, "kind": "reconnect", "seq": 10}])
     loop = TailLoop(lake, DAY)
     loop.start()
     for _ in range(5):
@@ -155,6 +163,10 @@ def test_snapshot_contract_c3(lake):
     assert {"lag_ms", "frames_per_s", "last_frame_age_s", "frames_total", "quarantined_total", "sessions", "gaps",
             "reconnects", "watermarks", "batch_ms", "state"} <= set(health)
     assert health["frames_total"] == 3_000 and health["state"] == "running"
+    assert health["gaps"] == 1 and health["reconnects"] == 1 and health["open_journals"] == [S1]
+    # idle intervals publish a new version whose unchanged tables are hard links, not rewrites
+    assert all((vdir / f"{t}.parquet").stat().st_nlink >= 2 for t in SNAPSHOT)
+    assert_frame_equal(read_snapshot(lake, DAY)[1]["candles_1m"], run_day(read_raw_with_journal(lake), DAY)["candles_1m"])
     cap.close()
 
 
@@ -230,7 +242,7 @@ def test_replay_verify_names_the_first_differing_row_and_column(lake):
     equal = vntrack(lake, "replay", "--verify", "--date", DAY.isoformat())
     assert equal.returncode == 0 and "EQUAL" in equal.stdout
     assert "trades" in equal.stdout and "candles_1m" in equal.stdout
-    part = sorted(paths.table_dir(lake, DAY, "trades").glob("*.parquet"))[-1]
+    part = max(paths.table_dir(lake, DAY, "trades").glob("*.parquet"))
     trades = pl.read_parquet(part)
     seq = trades.item(7, "seq")
     trades.with_columns(pl.when(pl.int_range(pl.len()) == 7).then(pl.col("volume") + 1).otherwise(pl.col("volume"))
@@ -258,3 +270,25 @@ def test_tail_rejects_a_bad_interval(lake):
 def test_replay_verify_needs_one_date(lake, args):
     r = vntrack(lake, "replay", *args)
     assert r.returncode == 2 and "--verify needs exactly one --date" in r.stderr
+
+
+def test_torn_journal_tail_is_not_read_until_complete(lake):
+    """A crash mid-flush leaves a torn last batch: the complete batches are consumed, the torn one is not, and
+    health names the journal; once capture recovers it (seals the complete rows) nothing is counted twice."""
+    from capture.journal import journal_path, recover_journal
+
+    frames = as_session(sim_slice(70_000, 1_500), S1)
+    cap = CaptureLike(lake, DAY, S1)
+    cap.write(frames.head(1_000))
+    cap.journal.flush()
+    with open(journal_path(lake, S1), "ab") as fh:          # half of a record batch, as a kill -9 leaves it
+        fh.write(b"\xff\xff\xff\xff\x10\x00\x00\x00garbage-of-a-torn-batch")
+    loop = TailLoop(lake, DAY)
+    loop.start()
+    loop.run_once()
+    h = loop.health()
+    assert h["torn_journals"] == [S1] and h["frames_total"] == 1_000
+    recover_journal(lake, journal_path(lake, S1))          # capture's start-up recovery
+    loop.run_once()
+    assert loop.health()["frames_total"] == 1_000 and loop.health()["torn_journals"] == []
+    assert_live_equals_batch(lake)

@@ -18,6 +18,14 @@ from transforms.incremental.step import (
 )
 
 __all__ = [
-    "LiveState", "initial_state", "state_tables", "state_from_tables", "step", "snapshot_tables", "Restatement",
-    "OrderViolation", "ROW_TABLES", "SNAPSHOT_TABLES",
+    "ROW_TABLES",
+    "SNAPSHOT_TABLES",
+    "LiveState",
+    "OrderViolation",
+    "Restatement",
+    "initial_state",
+    "snapshot_tables",
+    "state_from_tables",
+    "state_tables",
+    "step",
 ]

@@ -18,7 +18,11 @@ from transforms.basis import basis
 from transforms.board import board_parts, finish_board, merge_board_parts
 from transforms.candles import candle_parts, finish_candles, merge_candle_parts
 from transforms.foreign import (
-    foreign_by_sector, foreign_flow, foreign_totals, merge_foreign_totals, rank_foreign_totals,
+    foreign_by_sector,
+    foreign_flow,
+    foreign_totals,
+    merge_foreign_totals,
+    rank_foreign_totals,
 )
 from transforms.incremental import context
 from transforms.incremental.state import LiveState
@@ -62,8 +66,8 @@ def step(state: LiveState, raw: pl.DataFrame) -> tuple[LiveState, dict[str, pl.D
     Returns
     -------
     (new state, outputs): outputs holds the new rows of every :data:`ROW_TABLES` table, each with exactly its
-    ``transforms.schemas`` schema (``quarantine``: ``QUARANTINE``), plus ``batch_ms`` is not included; use
-    :func:`snapshot_tables` for the snapshot.
+    ``transforms.schemas`` schema (``quarantine``: ``QUARANTINE``); :func:`snapshot_tables` gives the snapshot
+    tables of the new state.
 
     Raises
     ------

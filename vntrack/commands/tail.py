@@ -45,7 +45,7 @@ def tail_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = {"now": False}
 
-    def _stop(signum, frame):  # noqa: ARG001
+    def _stop(signum, frame):
         stop["now"] = True
 
     signal.signal(signal.SIGTERM, _stop)

@@ -177,3 +177,14 @@ def test_generator_reaches_every_edge():
                                                             derandomize=True))
     except NoSuchExample:
         pytest.fail(f"the generator never produced: {sorted(EDGES - seen)}")
+
+
+def test_a_day_without_frames_gives_every_table_empty_with_its_schema():
+    from capture.schemas import RAW_FRAME_PL
+
+    empty = pl.DataFrame(schema=RAW_FRAME_PL)
+    out = run_day(empty, REAL_DAY)
+    for name, schema in schemas.CURATED.items():
+        assert out[name].height == 0 and out[name].schema == schema, name
+    ref = run_reference(empty, REAL_DAY)
+    assert all(ref[name].height == 0 for name in schemas.CURATED)

@@ -27,6 +27,8 @@ def arrival_order(*frames: pl.DataFrame) -> dict[str, int]:
 
 def arrival_key(ranks: dict[str, int]) -> pl.Expr:
     """One Int64 that sorts like ``(session, seq)``: session rank in the high bits, seq in the low 40 bits."""
+    if not ranks:  # no row anywhere: polars cannot build an empty String -> Int64 mapping
+        return (pl.lit(0, pl.Int64) + pl.col("seq").cast(pl.Int64)).alias("_arr")
     rank = pl.col("session").replace_strict(ranks, return_dtype=pl.Int64)
     return (rank * (1 << 40) + pl.col("seq").cast(pl.Int64)).alias("_arr")
 

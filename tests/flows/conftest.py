@@ -61,6 +61,17 @@ def fixture_sim_lake(tmp_path_factory) -> Path:
     return lake
 
 
+@pytest.fixture(name="small_lake")
+def fixture_small_lake(tmp_path_factory, tmp_path) -> Path:
+    """A private lake with two light simulated VN30 days (5% of the calibrated activity): for backfill runs."""
+    from capture.simulate import simulate_day
+
+    lake = tmp_path / "small"
+    for day, seed in ((SIM_DAY, 2), (SIM_DAY_2, 3)):
+        simulate_day(lake, day, universe="vn30", seed=seed, activity=0.05)
+    return lake
+
+
 def _prepare(lake: Path, day: date) -> dict:
     from flows import steps
 

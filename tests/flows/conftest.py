@@ -52,12 +52,13 @@ def fixture_pg_factory():
 
 @pytest.fixture(name="sim_lake", scope="session")
 def fixture_sim_lake(tmp_path_factory) -> Path:
-    """A lake with two simulated VN30 days (2026-07-22 and 2026-07-23): read-only, copy it to modify it."""
+    """A lake with two simulated VN30 days: 2026-07-22 a full calibrated day, 2026-07-23 a lighter one (20% of the
+    activity, for the tests that need a second date). Read-only: copy it to modify it."""
     from capture.simulate import simulate_day
 
     lake = tmp_path_factory.mktemp("sim_lake") / "lake"
     simulate_day(lake, SIM_DAY, universe="vn30", seed=0)
-    simulate_day(lake, SIM_DAY_2, universe="vn30", seed=1)
+    simulate_day(lake, SIM_DAY_2, universe="vn30", seed=1, activity=0.2)
     return lake
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import polars as pl
 import psycopg
 import pytest
 
@@ -43,6 +44,4 @@ def test_timescaledb_flavour_hypertables_aggregates_and_policies(prepared):
     wh = WarehouseReader(target)
     assert wh.candles(SIM_DAY, "FPT", "5m")["volume"].sum() == wh.candles(SIM_DAY, "FPT")["volume"].sum() > 0
     curated = lake / "curated" / f"date={SIM_DAY}" / "trades.parquet"
-    import polars as pl
-
     assert wh.trades(SIM_DAY).height == pl.read_parquet(curated).height

@@ -30,6 +30,13 @@ SIM_DAY = date(2026, 7, 22)
 SIM_DAY_2 = date(2026, 7, 23)
 
 
+@pytest.fixture(name="_prefect_home_cleanup", scope="session", autouse=True)
+def fixture_prefect_home_cleanup():
+    """Delete the test session's PREFECT_HOME at the end (the ephemeral server has stopped by then)."""
+    yield
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+
+
 @pytest.fixture(name="pg_factory", scope="session")
 def fixture_pg_factory():
     """``make() -> url``: a fresh empty database on the shared server per call; all dropped at session end."""

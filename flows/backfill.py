@@ -27,6 +27,17 @@ def rebuild_one(trading_date: date) -> dict:
     return steps.rebuild_date(flow_settings(), trading_date)
 
 
+def _worker_env() -> dict[str, str]:
+    """Environment of local Dask worker processes: the API this flow run reports to.
+
+    Without it, a worker of a run on the ephemeral API would start a temporary Prefect server of its own.
+    """
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return {"PREFECT_API_URL": str(client.api_url).rstrip("/")}
+
+
 @flow(name="backfill-days", log_prints=True)
 def _backfill(days: list[date]) -> list[dict]:
     futures = rebuild_one.map(days)
@@ -65,7 +76,7 @@ def backfill(start: date, end: date, runner: Literal["thread", "dask"] = "thread
 
         task_runner = (DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner(
             cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                            "dashboard_address": None}))
+                            "dashboard_address": ":0", "env": _worker_env()}))
     else:
         raise ValueError(f"runner {runner!r} is not 'thread' or 'dask'")
     get_run_logger().info("backfill of %d trading days on %s", len(days), runner)

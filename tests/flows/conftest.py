@@ -30,6 +30,13 @@ SIM_DAY = date(2026, 7, 22)
 SIM_DAY_2 = date(2026, 7, 23)
 
 
+@pytest.fixture(name="_prefect_home_cleanup", scope="session", autouse=True)
+def fixture_prefect_home_cleanup():
+    """Delete the test session's PREFECT_HOME at the end (the ephemeral server has stopped by then)."""
+    yield
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+
+
 @pytest.fixture(name="pg_factory", scope="session")
 def fixture_pg_factory():
     """``make() -> url``: a fresh empty database on the shared server per call; all dropped at session end."""
@@ -52,12 +59,24 @@ def fixture_pg_factory():
 
 @pytest.fixture(name="sim_lake", scope="session")
 def fixture_sim_lake(tmp_path_factory) -> Path:
-    """A lake with two simulated VN30 days (2026-07-22 and 2026-07-23): read-only, copy it to modify it."""
+    """A lake with two simulated VN30 days: 2026-07-22 a full calibrated day, 2026-07-23 a lighter one (20% of the
+    activity, for the tests that need a second date). Read-only: copy it to modify it."""
     from capture.simulate import simulate_day
 
     lake = tmp_path_factory.mktemp("sim_lake") / "lake"
     simulate_day(lake, SIM_DAY, universe="vn30", seed=0)
-    simulate_day(lake, SIM_DAY_2, universe="vn30", seed=1)
+    simulate_day(lake, SIM_DAY_2, universe="vn30", seed=1, activity=0.2)
+    return lake
+
+
+@pytest.fixture(name="small_lake")
+def fixture_small_lake(tmp_path_factory, tmp_path) -> Path:
+    """A private lake with two light simulated VN30 days (5% of the calibrated activity): for backfill runs."""
+    from capture.simulate import simulate_day
+
+    lake = tmp_path / "small"
+    for day, seed in ((SIM_DAY, 2), (SIM_DAY_2, 3)):
+        simulate_day(lake, day, universe="vn30", seed=seed, activity=0.05)
     return lake
 
 

@@ -97,10 +97,10 @@ def test_rebuild_skips_a_non_trading_day_and_fails_clearly_without_raw(sim_lake_
 
 
 @pytest.mark.parametrize("runner", ["thread", "dask"])
-def test_backfill_rebuilds_every_trading_day_of_the_range(runner, sim_lake_copy, env, pg_factory):
+def test_backfill_rebuilds_every_trading_day_of_the_range(runner, small_lake, env, pg_factory):
     from flows.backfill import backfill
 
-    target = env(sim_lake_copy, database_url=pg_factory())
+    target = env(small_lake, database_url=pg_factory())
     state = backfill(SIM_DAY, SIM_DAY_2, runner=runner, workers=2, return_state=True)
     assert state.is_completed(), state
     results = state.result()

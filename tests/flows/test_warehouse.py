@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pytest

@@ -1,0 +1,133 @@
+"""The database restarting in the middle of a load leaves no partial date, and the retry succeeds.
+
+A real throwaway PostgreSQL cluster (initdb as user postgres on a free port, stopped and deleted afterwards),
+so the shared server is never disturbed; restarted for real with ``pg_ctl restart -m fast`` while the load's
+transaction is open.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from flows import steps
+from flows.warehouse.migrate import migrate
+from flows.warehouse.read import WarehouseReader
+from flows.warehouse.target import Target
+from tests.flows.conftest import SIM_DAY
+
+BINDIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self, bindir: str) -> None:
+        self.bindir, self.port = bindir, _free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="vntrack-pg-"))
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.data = self.dir / "data"
+        self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-t", "120", "-o",
+                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as c:
+            c.execute("CREATE DATABASE vntrack")
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/vntrack"
+
+    def _pg(self, tool: str, *args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", f"{self.bindir}/{tool}", *args], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=180, cwd=self.dir)
+
+    def restart(self) -> None:
+        # -l: the new postmaster must not inherit our pipes (run() would wait for them to close)
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-m", "fast", "-w", "-t", "120",
+                 "restart")
+
+    def stop(self) -> None:
+        try:
+            self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(name="cluster", scope="module")
+def fixture_cluster():
+    if os.geteuid() != 0 or not BINDIRS or not shutil.which("runuser"):
+        pytest.skip("needs root, runuser and a PostgreSQL server build (/usr/lib/postgresql/*/bin) for a "
+                    "throwaway cluster")
+    cluster = Cluster(BINDIRS[-1])
+    yield cluster
+    cluster.stop()
+
+
+def _counts(target: Target) -> tuple[int, str]:
+    wh = WarehouseReader(target)
+    days = wh.days()
+    return wh.trades(SIM_DAY).height, (days["loaded_at"][0].isoformat() if days.height else "")
+
+
+def test_restart_mid_load_keeps_the_previous_copy_and_the_retry_succeeds(cluster, prepared):
+    lake, infos = prepared["sim"]
+    target = Target("postgres", url=cluster.url)
+    migrate(target)
+    first = steps.load(lake, SIM_DAY, target, **infos[SIM_DAY])
+    before = _counts(target)
+    seen: list[str] = []
+
+    def restart_after_trades(table: str, rows: int) -> None:
+        seen.append(table)
+        if table == "trades":
+            cluster.restart()  # the server goes away with our transaction open
+
+    with pytest.raises(psycopg.OperationalError):
+        steps.load(lake, SIM_DAY, target, progress=restart_after_trades, **infos[SIM_DAY])
+    assert "trades" in seen
+    assert _counts(target) == before  # no partial date: the old copy, exactly, and its days row
+    with psycopg.connect(cluster.url) as c:  # and no other table lost or doubled its rows of the date
+        for table, n in first.rows.items():
+            assert c.execute(f'SELECT count(*) FROM "{table}" WHERE trading_date = %s', (SIM_DAY,)).fetchone()[0] == n
+
+    retry = steps.load(lake, SIM_DAY, target, **infos[SIM_DAY])
+    after = _counts(target)
+    assert after[0] == retry.rows["trades"] == first.rows["trades"] and after[1] > before[1]
+
+
+def test_rebuild_day_flow_retries_its_load_through_a_restart(cluster, sim_lake_copy, monkeypatch, tmp_path):
+    from flows.rebuild import rebuild_day
+
+    with psycopg.connect(cluster.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS vntrack_flow")
+        c.execute("CREATE DATABASE vntrack_flow")
+    url = cluster.url.rsplit("/", 1)[0] + "/vntrack_flow"
+    monkeypatch.setenv("VNTRACK_LAKE", str(sim_lake_copy))
+    monkeypatch.setenv("VNTRACK_DATABASE_URL", url)
+    monkeypatch.setenv("VNTRACK_REPORTS_DIR", str(tmp_path / "reports"))
+    real_load, attempts = steps.load, []
+
+    def load_with_a_restart(*args, **kwargs):
+        attempts.append(1)
+        if len(attempts) == 1:
+            kwargs["progress"] = lambda table, rows: cluster.restart() if table == "book_top" else None
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr("flows.rebuild.steps.load", load_with_a_restart)
+    state = rebuild_day(SIM_DAY, return_state=True)
+    assert state.is_completed(), state
+    assert len(attempts) == 2  # the first attempt died with the server; Prefect retried the task
+    target = Target("postgres", url=url)
+    rows = json.loads(WarehouseReader(target).days()["row_counts"][0])
+    assert WarehouseReader(target).trades(SIM_DAY).height == rows["trades"] == state.result()["load"]["rows"]["trades"]

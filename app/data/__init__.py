@@ -158,18 +158,21 @@ def curated_days() -> list[date]:
 
 
 @st.cache_resource(max_entries=2, ttl="1h", show_spinner=False)
-def _history(lake_root: str, days: tuple[date, ...], warehouse_mtime: int) -> LakeHistory:
-    return open_history(Path(lake_root))
+def _history(lake_root: str, days: tuple[date, ...], warehouse_mtime: int, database_url: str | None = None
+             ) -> LakeHistory:
+    return open_history(Path(lake_root), database_url)
 
 
-def _key() -> tuple[str, tuple[date, ...], int]:
+def _key() -> tuple[str, tuple[date, ...], int, str | None]:
     root = lake()
     wh = root / WAREHOUSE_FILE
-    return str(root), tuple(_snapshot.curated_days(root)), wh.stat().st_mtime_ns if wh.is_file() else 0
+    return (str(root), tuple(_snapshot.curated_days(root)), wh.stat().st_mtime_ns if wh.is_file() else 0,
+            Settings().database_url)
 
 
 def history() -> LakeHistory:
-    """The history reader: the warehouse when it has the tables, else the lake (``app.data.history``)."""
+    """The history reader: PostgreSQL when ``VNTRACK_DATABASE_URL`` is set, else the DuckDB warehouse when it has
+    the tables, else the lake (``app.data.history``)."""
     return _history(*_key())
 
 

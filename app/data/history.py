@@ -29,6 +29,7 @@ Read only: the connection is an in-memory DuckDB database that only defines view
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date
 from pathlib import Path
@@ -46,6 +47,12 @@ HISTORY_TABLES: tuple[str, ...] = (
 
 DQ_RESULTS = pl.Schema({"trading_date": pl.Date, "check": pl.String, "success": pl.Boolean, "details": pl.String})
 """Columns the history pages expect of ``dq_results`` (the warehouse may add more; C4 fixes the table name)."""
+
+
+def _in_exchange_time(df: pl.DataFrame) -> pl.DataFrame:
+    """Time-zoned columns converted to exchange time (Asia/Ho_Chi_Minh)."""
+    zoned = [c for c, t in df.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+    return df.with_columns(pl.col(zoned).dt.convert_time_zone(TZ)) if zoned else df
 
 
 def _sql_string(text: str) -> str:
@@ -115,8 +122,7 @@ class LakeHistory:
             df = cur.sql(text, params=params or None).pl()
         finally:
             cur.close()
-        zoned = [c for c, t in df.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
-        return df.with_columns(pl.col(zoned).dt.convert_time_zone(TZ)) if zoned else df
+        return _in_exchange_time(df)
 
     def close(self) -> None:
         """Close the connection."""
@@ -205,8 +211,7 @@ class WarehouseHistory(LakeHistory):
             df = con.sql(text, params=params or None).pl()
         finally:
             con.close()
-        zoned = [c for c, t in df.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
-        return df.with_columns(pl.col(zoned).dt.convert_time_zone(TZ)) if zoned else df
+        return _in_exchange_time(df)
 
     def has_tables(self, tables: tuple[str, ...] = HISTORY_TABLES, con: duckdb.DuckDBPyConnection | None = None) -> bool:
         """True when the warehouse has every table in ``tables``."""
@@ -223,9 +228,46 @@ class WarehouseHistory(LakeHistory):
         """Nothing stays open."""
 
 
-def open_history(lake: Path) -> LakeHistory:
-    """The warehouse's history when ``lake/warehouse.duckdb`` holds every table the pages read (and can be
-    opened now), else the lake's curated files."""
+class PostgresHistory(LakeHistory):
+    """History over the PostgreSQL / TimescaleDB warehouse (``VNTRACK_DATABASE_URL``), same interface and SQL.
+
+    Each query pulls the rows of the tables it names through the warehouse's read side
+    (``flows.warehouse.read.WarehouseReader.table``: parameterized psycopg, one date's rows when the query has a
+    ``$day`` parameter, else the whole table) into an in-memory DuckDB, and runs the page's SQL there: one
+    dialect for the three engines. Raises what psycopg raises when the server is down.
+    """
+
+    def __init__(self, url: str) -> None:
+        from flows.warehouse.read import WarehouseReader
+        from flows.warehouse.target import Target
+
+        self.reader = WarehouseReader(Target("postgres", url=url))
+        self.lake = None
+        self._lock = threading.Lock()
+
+    def query(self, text: str, params: dict | None = None) -> pl.DataFrame:
+        params = params or {}
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute(sql.SET_TIMEZONE)
+            for name in (*HISTORY_TABLES, "dq_results"):
+                if re.search(rf"\b{name}\b", text):
+                    con.register(name, self.reader.table(name, params.get("day")).to_arrow())
+            df = con.sql(text, params=params or None).pl()
+        finally:
+            con.close()
+        return _in_exchange_time(df)
+
+    def close(self) -> None:
+        """Nothing stays open."""
+
+
+def open_history(lake: Path, database_url: str | None = None) -> LakeHistory:
+    """The PostgreSQL warehouse's history when ``database_url`` is given (``VNTRACK_DATABASE_URL``); else the
+    DuckDB warehouse's when ``lake/warehouse.duckdb`` holds every table the pages read (and can be opened now);
+    else the lake's curated files."""
+    if database_url:
+        return PostgresHistory(database_url)
     path = Path(lake) / WAREHOUSE_FILE
     if path.is_file():
         try:

@@ -95,6 +95,17 @@ class WarehouseReader:
 
     # --------------------------------------------------------------------------------------------- queries
 
+    def table(self, table: str, day: date | None = None) -> pl.DataFrame:
+        """Every column of a loaded table (``schema_v1``), for one trading date or for all, by trading_date.
+
+        Raises
+        ------
+        KeyError : ``table`` is not a warehouse table.
+        """
+        if day is None:
+            return self._table(table, "TRUE", {}, "trading_date")
+        return self._table(table, "trading_date = %(day)s", {"day": day}, "trading_date")
+
     def days(self) -> pl.DataFrame:
         """Loaded trading dates: trading_date, status ('ok'|'degraded'), loaded_at, frames, row_counts (JSON
         text {table: rows}), dq_failed, dq_total; ascending by date."""

@@ -138,3 +138,31 @@ def test_the_read_side_imports_without_prefect_or_great_expectations():
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())
     assert "flows" in loaded and not {"prefect", "great_expectations", "dask"} & loaded
+
+
+def test_the_apps_history_reads_postgres_with_the_same_answers_as_the_lake(prepared, pg_factory):
+    """app.data.history over the PostgreSQL warehouse (VNTRACK_DATABASE_URL) == over the lake's curated files."""
+    from app.data.history import LakeHistory, PostgresHistory, open_history
+
+    lake, infos = prepared["sim"]
+    url = pg_factory()
+    target = Target("postgres", url=url)
+    migrate(target)
+    steps.load(lake, SIM_DAY, target, **infos[SIM_DAY])
+    pg, files = open_history(lake, url), LakeHistory(lake)
+    assert isinstance(pg, PostgresHistory)
+    assert pg.days() == [SIM_DAY] and SIM_DAY in files.days()  # only SIM_DAY was loaded
+    assert pg.symbols(SIM_DAY) == files.symbols(SIM_DAY)
+    for name, call in {
+        "candles": lambda h: h.candles(SIM_DAY, "FPT"),
+        "trades": lambda h: h.trades(SIM_DAY, "FPT", 200),
+        "trade_sides": lambda h: h.trade_sides(SIM_DAY, "FPT"),
+        "foreign": lambda h: h.foreign_history(SIM_DAY)[1],
+        "index": lambda h: h.index_history(SIM_DAY),
+        "basis": lambda h: h.basis_by_day().filter(pl.col("trading_date") == SIM_DAY),
+        "alerts": lambda h: h.alert_counts(SIM_DAY),
+    }.items():
+        got, want = call(pg), call(files)
+        assert got.height == want.height > 0, name
+        assert_frame_equal(got, want, check_dtypes=False, check_exact=False, rel_tol=1e-12), name
+    assert pg.dq_results(SIM_DAY).height == infos[SIM_DAY]["dq_total"] > 0  # the day's expectation results

@@ -151,7 +151,7 @@ def _wait(predicate: Callable[[], object], timeout: float, what: str, *children:
 def run_pipeline(lake: Path, source_lake: Path, day: date, *, speed: str = "max", start: dtime | None = None,
                  seed: int = 0, activity: float = 1.0, logs: Path | None = None,
                  progress: Callable[[str], None] = print, timeout_s: float = 1800,
-                 stop_at_s: float | None = None) -> PipelineResult:
+                 stop_at_s: float | None = None, interval: str = "1s") -> PipelineResult:
     """Run feed -> capture -> live loop over one simulated day and verify the live outputs.
 
     Parameters
@@ -167,6 +167,7 @@ def run_pipeline(lake: Path, source_lake: Path, day: date, *, speed: str = "max"
     timeout_s : bound on waiting for capture to have every frame.
     stop_at_s : stop capture this many wall seconds after the feed started, even if the feed is not through
         (benchmarks of a window at real-time speed); None = when capture has every served frame.
+    interval : the live loop's ``--interval``.
 
     Returns
     -------
@@ -207,7 +208,7 @@ def run_pipeline(lake: Path, source_lake: Path, day: date, *, speed: str = "max"
         children.append(capture)
         _wait(lambda: _capture_status(lake).get("frames_written", 0) > 0, 120, "capture's first frame", feed,
               capture)
-        tail = _spawn("tail", ["tail", "--date", day.isoformat(), "--interval", "1s", "--stop-when-idle", "5s"],
+        tail = _spawn("tail", ["tail", "--date", day.isoformat(), "--interval", interval, "--stop-when-idle", "5s"],
                       _env(VNTRACK_LAKE=str(lake)), logs)
         children.append(tail)
         progress("capture and live loop running")

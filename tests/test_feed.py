@@ -34,15 +34,15 @@ from capture.feed.channels import ChannelError, parse_channels
 from capture.feed.faults import FaultSpecError, parse_faults
 from capture.feed.tokens import TokenAuthority
 from capture.importers import import_paths
+from tests.capture_procs import CONSUMER_ID, CONSUMER_SECRET, Feed
+from tests.capture_procs import start_feed as _start_feed
 from tests.conftest import REAL_DAY, SSI_B, SSI_MI
 from tests.frames import raw_frames, wire
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTH_DAY = date(2026, 7, 21)
-CONSUMER_ID, CONSUMER_SECRET = "feed-test-id", "feed-test-secret"
 HUB = "FcMarketDataV2Hub"
 CONN_DATA = json.dumps([{"name": HUB}])
-READY_TIMEOUT_S = 30
 
 
 # ----------------------------------------------------------------------------------------------------- lakes
@@ -125,54 +125,10 @@ def fixture_feed_lake(tmp_path_factory: pytest.TempPathFactory) -> FeedLake:
 # ----------------------------------------------------------------------------------------------------- processes
 
 
-@dataclass
-class Feed:
-    """A running ``vntrack feed`` process."""
-
-    proc: subprocess.Popen
-    port: int
-    ready: str
-    log_path: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-
 def start_feed(lake: Path, log_dir: Path, day: date, *args: str, env: dict | None = None) -> Feed:
-    """Start ``python -m vntrack.commands.feed --date day --port 0 ARGS`` and wait for its ready line."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("VNTRACK_")}
-    full_env.update({"VNTRACK_LAKE": str(lake), "VNTRACK_FEED_CONSUMER_ID": CONSUMER_ID,
-                     "VNTRACK_FEED_CONSUMER_SECRET": CONSUMER_SECRET, "VNTRACK_FEED_KEEPALIVE_SECONDS": "0.3",
-                     "VNTRACK_FEED_SHUTDOWN_GRACE_SECONDS": "3", **(env or {})})
-    log_path = log_dir / f"feed-{time.monotonic_ns()}.log"
-    log_file = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vntrack.commands.feed", "--date", day.isoformat(), "--port", "0", *args],
-        cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=log_file, text=True)
-    log_file.close()
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(READY_TIMEOUT_S)
-    if not lines or not lines[0].startswith("feed ready:"):
-        proc.kill()
-        raise AssertionError(f"feed did not start: {lines!r}\n{log_path.read_text()}")
-    port = int(lines[0].split("http://127.0.0.1:")[1].split("/")[0])
-    return Feed(proc, port, lines[0].strip(), log_path)
+    """``vntrack feed --date day --port 0 ARGS`` (tests.capture_procs) with a 0.3 s keep-alive; waits for ready."""
+    return _start_feed(lake, log_dir, day, *args, keepalive_s=0.3,
+                       env={"VNTRACK_FEED_SHUTDOWN_GRACE_SECONDS": "3", **(env or {})})
 
 
 @contextlib.contextmanager

@@ -29,20 +29,18 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
-from websockets.asyncio.client import connect
+from pydantic import SecretStr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from capture import lake as lake_io  # noqa: E402
+from capture.daemon.client import fetch_token, negotiate, open_socket, switch_channels  # noqa: E402
 from tests.capture_procs import CONSUMER_ID, CONSUMER_SECRET, start_capture, start_feed, status  # noqa: E402
 
 DAY = date(2026, 7, 22)
-HUB = "FcMarketDataV2Hub"
-CONN_DATA = json.dumps([{"name": HUB}])
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -55,19 +53,11 @@ def cpu_s(pid: int) -> float:
 async def baseline(base: str, expected: int) -> tuple[float, int]:
     """(seconds first -> last Broadcast, frames) for a client that only counts."""
     async with httpx.AsyncClient() as http:
-        token = (await http.post(base + "api/v2/Market/AccessToken", json={
-            "consumerID": CONSUMER_ID, "consumerSecret": CONSUMER_SECRET})).json()["data"]["accessToken"]
-        headers = {"Authorization": f"Bearer {token}"}
-        query = urlencode({"clientProtocol": "1.5", "connectionData": CONN_DATA})
-        neg = (await http.post(f"{base}v2.0/signalr/negotiate?{query}", headers=headers)).json()
-    query = urlencode({"transport": "webSockets", "connectionToken": neg["ConnectionToken"],
-                       "connectionData": CONN_DATA, "clientProtocol": "1.5"})
-    url = f"ws://{base.removeprefix('http://')}v2.0/signalr/connect?{query}"
-    async with connect(url, additional_headers=headers, max_size=None, max_queue=4096, compression=None,
-                       ping_interval=None) as ws:
+        token = await fetch_token(http, base, SecretStr(CONSUMER_ID), SecretStr(CONSUMER_SECRET))
+        negotiation = await negotiate(http, base, token)
+    async with await open_socket(base, negotiation, token, timeout_s=30) as ws:
         await ws.recv()
-        await ws.send(json.dumps({"H": HUB, "M": "SwitchChannels",
-                                  "A": ["X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL"], "I": 0}))
+        await ws.send(switch_channels("X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL", 0))
         frames, first = 0, 0.0
         while frames < expected:
             text = await ws.recv()

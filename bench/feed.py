@@ -27,9 +27,9 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
+from pydantic import SecretStr
 import polars as pl
 from websockets.asyncio.client import connect
 
@@ -37,12 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from capture import lake as lake_io
+from capture.daemon.client import fetch_token, negotiate, open_socket, switch_channels
 from capture.schemas import RAW_FRAME_PL
 from transforms.reference_data import vn30_members
 
 DAY = date(2026, 7, 20)
-HUB = "FcMarketDataV2Hub"
-CONN_DATA = json.dumps([{"name": HUB}])
 
 
 def _wire(data_type: str, content: dict) -> str:
@@ -99,18 +98,11 @@ def write_lake(root: Path, payloads: list[str]) -> None:
 async def count_frames(base: str, expected: int) -> tuple[float, int, int]:
     """(seconds from the first to the last Broadcast, Broadcast frames, bytes received)."""
     async with httpx.AsyncClient() as http:
-        token = (await http.post(base + "api/v2/Market/AccessToken",
-                                 json={"consumerID": "bench", "consumerSecret": "bench"})).json()["data"]["accessToken"]
-        headers = {"Authorization": f"Bearer {token}"}
-        query = urlencode({"clientProtocol": "1.5", "connectionData": CONN_DATA})
-        neg = (await http.post(f"{base}v2.0/signalr/negotiate?{query}", headers=headers)).json()
-    query = urlencode({"transport": "webSockets", "connectionToken": neg["ConnectionToken"],
-                       "connectionData": CONN_DATA, "clientProtocol": "1.5"})
-    url = f"ws://{base.removeprefix('http://')}v2.0/signalr/connect?{query}"
-    async with connect(url, additional_headers=headers, max_size=None, max_queue=None) as ws:
+        token = await fetch_token(http, base, SecretStr("bench"), SecretStr("bench"))
+        negotiation = await negotiate(http, base, token)
+    async with await open_socket(base, negotiation, token, timeout_s=30) as ws:
         await ws.recv()  # init frame
-        await ws.send(json.dumps({"H": HUB, "M": "SwitchChannels", "A": ["X-QUOTE:ALL,X-TRADE:ALL,R:ALL,MI:ALL"],
-                                  "I": 0}))
+        await ws.send(switch_channels("X-QUOTE:ALL,X-TRADE:ALL,R:ALL,MI:ALL", 0))
         return await _count(ws, expected)
 
 

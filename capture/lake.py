@@ -79,6 +79,11 @@ def quarantine_path(lake: Path, day: date) -> Path:
     return _date_dir(lake, "quarantine", day) / "quarantine.parquet"
 
 
+def dq_results_path(lake: Path, day: date) -> Path:
+    """``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results (``DQ_RESULTS``)."""
+    return _date_dir(lake, "dq", day) / "dq_results.parquet"
+
+
 def curated_path(lake: Path, day: date, table: str) -> Path:
     """``lake/curated/date=YYYY-MM-DD/<table>.parquet``.
 

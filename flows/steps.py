@@ -34,9 +34,8 @@ class LoadBlocked(RuntimeError):
     """Validation failed and ``VNTRACK_DQ_ON_FAILURE=block``: the date was not loaded."""
 
 
-def dq_path(lake: Path, day: date) -> Path:
-    """``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results."""
-    return Path(lake) / "dq" / f"date={day:%Y-%m-%d}" / "dq_results.parquet"
+dq_path = lake_io.dq_results_path
+"""``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results (capture.lake)."""
 
 
 def live_day_dir(lake: Path, day: date) -> Path:

@@ -31,15 +31,12 @@ from datetime import date, datetime, timezone
 
 import polars as pl
 
-from transforms.schemas import PHASES
+from transforms.schemas import DQ_RESULTS, PHASES
 
 log = logging.getLogger("vntrack.flows.validate")
 SESSION_OPEN_S = 8 * 3600 + 45 * 60
 SESSION_CLOSE_S = 15 * 3600
-DQ_COLUMNS = {"trading_date": pl.Date, "run_id": pl.String, "table_name": pl.String, "expectation": pl.String,
-              "column_name": pl.String, "success": pl.Boolean, "element_count": pl.Int64,
-              "unexpected_count": pl.Int64, "observed": pl.String,
-              "checked_at": pl.Datetime("us", "Asia/Ho_Chi_Minh")}
+DQ_COLUMNS = dict(DQ_RESULTS)  # transforms.schemas.DQ_RESULTS, declared once
 _MEASURES = ("trade_count", "volume", "value_vnd", "buy_volume", "sell_volume", "neutral_volume",
              "buy_value_vnd", "sell_value_vnd", "neutral_value_vnd")
 

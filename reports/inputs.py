@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from capture.lake import curated_path, quarantine_path, raw_day_dir, raw_segments
+from capture.lake import curated_path, dq_results_path, quarantine_path, raw_day_dir, raw_segments
 from transforms import schemas
 
 RAW_COLUMNS = pl.Schema({"session": pl.String, "seq": pl.UInt64, "data_type": pl.String, "source": pl.String})
@@ -35,7 +35,8 @@ class Input:
 
 
 def register_inputs(con: duckdb.DuckDBPyConnection, lake: Path, day: dt.date) -> dict[str, Input]:
-    """One view per input: curated tables under their names, ``quarantine`` and ``raw``."""
+    """One view per input: curated tables under their names, ``quarantine``, ``dq_results`` (validation
+    results, written by the daily rebuild) and ``raw``."""
     inputs = {}
     for table, schema in schemas.CURATED.items():
         path = curated_path(lake, day, table)
@@ -48,6 +49,9 @@ def register_inputs(con: duckdb.DuckDBPyConnection, lake: Path, day: dt.date) ->
         schemas.QUARANTINE,
         f"quarantine/date={day:%Y-%m-%d}/{qpath.name}",
     )
+    dq = dq_results_path(lake, day)
+    inputs["dq_results"] = _register(con, "dq_results", [dq] if _usable(dq) else [], schemas.DQ_RESULTS,
+                                     f"dq/date={day:%Y-%m-%d}/{dq.name}")
     raw = [p for p in raw_segments(lake, day) if _usable(p)]
     raw_dir = f"raw/{raw_day_dir(lake, day).name}/"
     inputs["raw"] = _register(con, "raw", raw, RAW_COLUMNS, f"{raw_dir} ({len(raw)} segments)")

@@ -445,3 +445,21 @@ ORDER BY list_position(['all', 'rule', 'phase', 'origin', 'origin x rule', 'sour
          list_position(['ato', 'continuous', 'atc', 'pt'], phase) NULLS LAST,
          rule, phase
 """
+
+
+#: Great Expectations results of the day per curated table: expectations run, failed, rows checked.
+DQ_BY_TABLE = """
+SELECT table_name, count(*) AS expectations, count(*) FILTER (WHERE NOT success) AS failed,
+       max(element_count) AS rows_checked
+FROM dq_results
+GROUP BY table_name
+ORDER BY failed DESC, table_name
+"""
+
+#: The failed expectations of the day, with how many rows broke them and what was observed.
+DQ_FAILED = """
+SELECT table_name, expectation, column_name, unexpected_count, element_count, observed
+FROM dq_results
+WHERE NOT success
+ORDER BY table_name, expectation, column_name
+"""

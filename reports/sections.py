@@ -394,6 +394,20 @@ def quality(q: Runner, inputs: dict[str, Input], day: dt.date) -> Section:
                 text_col("examples", "First reasons", lambda v: " / ".join(v or [])),
             ],
         )
+    s.note("Validation (kiểm định, Great Expectations)", "heading")
+    if not s.absent(inputs["dq_results"], "Not validated yet: the daily rebuild (vntrack rebuild) runs the checkpoint"):
+        by_table = q(queries.DQ_BY_TABLE)
+        failed = int(by_table["failed"].sum())
+        s.note(f"{int(by_table['expectations'].sum()) - failed:,} of {int(by_table['expectations'].sum()):,} "
+               "expectations passed" + (f"; {failed:,} failed" if failed else ""), "warn" if failed else "note")
+        s.table("Expectations per curated table", by_table,
+                [text_col("table_name", "Table"), Col("expectations", "Expectations", fmt_num),
+                 Col("failed", "Failed", fmt_num), Col("rows_checked", "Rows checked", fmt_num)])
+        if failed:
+            s.table("Failed expectations", q(queries.DQ_FAILED),
+                    [text_col("table_name", "Table"), text_col("expectation", "Expectation"),
+                     text_col("column_name", "Column"), Col("unexpected_count", "Rows failing", fmt_num),
+                     Col("element_count", "Rows", fmt_num), text_col("observed", "Observed")])
     s.note("Agreement with the vendor aggressor flag (so khớp với nhãn chủ động của nhà cung cấp)", "heading")
     if s.absent(inputs["trades"], "No trades"):
         return s

@@ -477,3 +477,26 @@ def test_missing_column_is_explained(tmp_path: Path) -> None:
     _trades().drop("rule").write_parquet(path)
     with pytest.raises(ValueError, match=r"trades\.parquet.*missing column.*rule"):
         build_report(lake, DAY, tmp_path / "out")
+
+
+def test_validation_results_are_shown_when_the_day_was_validated(tmp_path: Path) -> None:
+    from capture.lake import dq_results_path, write_table
+    from transforms.schemas import DQ_RESULTS
+
+    write_lake(tmp_path / "lake")
+    md = build_report(tmp_path / "lake", DAY, tmp_path / "out").markdown.read_text(encoding="utf-8")
+    assert "Not validated yet" in md
+    checked = dt.datetime(2026, 7, 20, 15, 5, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    rows = [
+        {"trading_date": DAY, "run_id": "r1", "table_name": "trades", "expectation": "expect_column_values_to_not_be_null",
+         "column_name": "symbol", "success": True, "element_count": 12, "unexpected_count": 0, "observed": None,
+         "checked_at": checked},
+        {"trading_date": DAY, "run_id": "r1", "table_name": "trades", "expectation": "expect_column_values_to_be_between",
+         "column_name": "price", "success": False, "element_count": 12, "unexpected_count": 2, "observed": "2 above ceiling",
+         "checked_at": checked},
+    ]
+    write_table(dq_results_path(tmp_path / "lake", DAY), pl.DataFrame(rows, schema=DQ_RESULTS))
+    md = build_report(tmp_path / "lake", DAY, tmp_path / "out").markdown.read_text(encoding="utf-8")
+    assert "1 of 2 expectations passed; 1 failed" in md
+    failed = md_row(md_table(md, "Failed expectations"), "trades")
+    assert failed["Expectation"] == "expect_column_values_to_be_between" and failed["Rows failing"] == "2"

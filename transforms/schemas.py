@@ -452,6 +452,23 @@ BOARD = pl.Schema(
     }
 )
 
+DQ_RESULTS = pl.Schema(
+    {
+        "trading_date": pl.Date,
+        "run_id": pl.String,
+        "table_name": pl.String,
+        "expectation": pl.String,
+        "column_name": pl.String,
+        "success": pl.Boolean,
+        "element_count": pl.Int64,
+        "unexpected_count": pl.Int64,
+        "observed": pl.String,
+        "checked_at": EXCH_TIME,
+    }
+)
+"""Validation results of a day (``lake/dq/date=D/dq_results.parquet``, written by ``flows.validate``): one row
+per Great Expectations expectation run on a curated table; ``column_name`` null for table-level expectations."""
+
 CURATED: dict[str, pl.Schema] = {
     "trades": TRADES,
     "session_stats": SESSION_STATS,

@@ -60,6 +60,7 @@ def test_rebuild_day_flow_on_a_simulated_day_into_duckdb(sim_lake_copy, env, tmp
     assert result["retention"]["live_dropped"] and not live.exists()
     assert (tmp_path / "reports" / f"report-{SIM_DAY}.html").is_file()
     assert "expectations passed" in (tmp_path / "reports" / f"dq-{SIM_DAY}.md").read_text()
+    assert "expectations passed" in (tmp_path / "reports" / f"report-{SIM_DAY}.md").read_text()  # the report's section
     wh = WarehouseReader(target)
     days = wh.days()
     assert days["trading_date"].to_list() == [SIM_DAY] and days["status"].to_list() == ["ok"]

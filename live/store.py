@@ -107,14 +107,9 @@ class LiveStore:
     def recover(self) -> Checkpoint:
         """Delete everything newer than the checkpoint (a batch cut short by a crash) and stale files."""
         ck = self.checkpoint()
-        for table in ROW_TABLES:
-            d = paths.table_dir(self.lake, self.day, table)
-            if not d.is_dir():
-                continue
-            for p in d.iterdir():
-                m = paths.PART.match(p.name) or paths.COMPACT.match(p.name)
-                if p.name.endswith(".tmp") or (m and int(m["batch"]) > ck.batch):
-                    p.unlink(missing_ok=True)
+        for p, batch in self._row_files():
+            if p.name.endswith(".tmp") or (batch is not None and batch > ck.batch):
+                p.unlink(missing_ok=True)
         self._prune(ck)
         return ck
 
@@ -145,14 +140,19 @@ class LiveStore:
                 m = paths.STATE_DIR.match(p.name)
                 if p.name.endswith(".tmp") or (m and int(m["batch"]) != ck.batch):
                     shutil.rmtree(p, ignore_errors=True)
+        for p, batch in self._row_files():
+            if batch is not None and batch < ck.base:
+                p.unlink(missing_ok=True)
+
+    def _row_files(self):
+        """Every file in the row tables' folders, with the batch its name ends at (None: not a part/compact)."""
         for table in ROW_TABLES:
             d = paths.table_dir(self.lake, self.day, table)
             if not d.is_dir():
                 continue
-            for p in d.iterdir():
+            for p in list(d.iterdir()):
                 m = paths.PART.match(p.name) or paths.COMPACT.match(p.name)
-                if m and int(m["batch"]) < ck.base:
-                    p.unlink(missing_ok=True)
+                yield p, int(m["batch"]) if m else None
 
     # ---------------------------------------------------------------------------------------------- tables
     def _files(self, table: str, ck: Checkpoint) -> list[tuple[int, int, Path]]:

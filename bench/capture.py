@@ -36,6 +36,7 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.feed import count_broadcasts  # noqa: E402
 from capture import lake as lake_io  # noqa: E402
 from capture.daemon.client import fetch_token, negotiate, open_socket, switch_channels  # noqa: E402
 from tests.capture_procs import CONSUMER_ID, CONSUMER_SECRET, start_capture, start_feed, status  # noqa: E402
@@ -58,14 +59,8 @@ async def baseline(base: str, expected: int) -> tuple[float, int]:
     async with await open_socket(base, negotiation, token, timeout_s=30) as ws:
         await ws.recv()
         await ws.send(switch_channels("X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL", 0))
-        frames, first = 0, 0.0
-        while frames < expected:
-            text = await ws.recv()
-            if '"M":"Broadcast"' in text:
-                if frames == 0:
-                    first = time.perf_counter()
-                frames += 1
-        return time.perf_counter() - first, frames
+        seconds, frames, _ = await count_broadcasts(ws, expected)
+        return seconds, frames
 
 
 def run_daemon(feed, work: Path, n: int, k: int) -> dict:

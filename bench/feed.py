@@ -103,10 +103,11 @@ async def count_frames(base: str, expected: int) -> tuple[float, int, int]:
     async with await open_socket(base, negotiation, token, timeout_s=30) as ws:
         await ws.recv()  # init frame
         await ws.send(switch_channels("X-QUOTE:ALL,X-TRADE:ALL,R:ALL,MI:ALL", 0))
-        return await _count(ws, expected)
+        return await count_broadcasts(ws, expected)
 
 
-async def _count(ws, expected: int) -> tuple[float, int, int]:
+async def count_broadcasts(ws, expected: int) -> tuple[float, int, int]:
+    """Read until ``expected`` Broadcast frames came: (seconds first -> last, frames, bytes of frame text)."""
     frames = size = 0
     first = 0.0
     while frames < expected:
@@ -148,7 +149,7 @@ def run_bare(payload_file: Path, expected: int) -> tuple[float, int, int]:
         async def go():
             async with connect(f"ws://127.0.0.1:{int(ready.split()[-1])}/", max_size=None, max_queue=None,
                                compression=None) as ws:
-                return await _count(ws, expected)
+                return await count_broadcasts(ws, expected)
 
         return asyncio.run(go())
     finally:

@@ -22,7 +22,8 @@ PURPLE = "#a21caf"  # ceiling (trần)
 CYAN = "#0891b2"  # floor (sàn)
 GREY = "#6b7280"
 
-PHASE_LABELS = {"ato": "ATO", "continuous": "Continuous", "atc": "ATC", "pt": "Put-through"}
+PHASE_LABELS = {"ato": "ATO", "continuous": "Continuous", "atc": "ATC", "plo": "Post-close (PLO)",
+                "pt": "Put-through"}
 
 # Hide the lunch break (11:30-13:00) on intraday axes: design.md §7.
 _LUNCH = [dict(bounds=[11.5, 13], pattern="hour")]

@@ -46,3 +46,29 @@ def single_frames() -> list[dict]:
 
 def single_frame_payloads(frames: Iterable[dict]) -> list[str]:
     return [json.dumps({"DataType": f["DataType"], "Content": f["Content"]}) for f in frames]
+
+
+def _room(sym: str, hms: str, buy: int, sell: int) -> str:
+    return wire("R", {"Symbol": sym, "TradingDate": "22/07/2026", "Time": hms, "BuyVol": buy, "SellVol": sell,
+                      "BuyVal": buy * 25_000.0, "SellVal": sell * 25_000.0, "TotalRoom": 10**9,
+                      "CurrentRoom": 10**9 - buy, "Exchange": "HOSE"})
+
+
+def sparse_r_capture_with_restart() -> pl.DataFrame:
+    """Two capture sessions of one date: the first starts at 10:00 with the morning's levels already high, the
+    second (a restart) at 13:30; R frames 1 s to 17 min apart, some stamped earlier than the previous one."""
+    import random
+
+    rnd = random.Random(11)
+    levels = {"HPG": [9_000_000, 4_000_000], "FPT": [2_000_000, 3_500_000], "VCB": [0, 0]}
+    parts = []
+    for session, start, stop in (("cap-a", 10 * 3600, 11 * 3600 + 1800), ("cap-b", 13 * 3600 + 1800, 15 * 3600)):
+        t, payloads = start, []
+        while t < stop:
+            sym = rnd.choice(list(levels))
+            levels[sym][rnd.randrange(2)] += rnd.choice([0, 100, 5_000, 300_000])
+            stamp = t - rnd.choice([0, 0, 0, 40, 400])  # now and then stamped earlier than the previous frame
+            payloads.append(_room(sym, f"{stamp // 3600:02d}:{stamp // 60 % 60:02d}:{stamp % 60:02d}", *levels[sym]))
+            t += rnd.choice([1, 5, 30, 61, 299, 300, 301, 420, 1020])
+        parts.append(raw_frames(payloads, session=session))
+    return pl.concat(parts)

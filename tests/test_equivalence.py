@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 
 from capture import lake as lake_io
 from tests.conftest import REAL_DAY
-from tests.frames import raw_frames, single_frame_payloads, single_frames, wire
+from tests.frames import raw_frames, single_frame_payloads, single_frames, sparse_r_capture_with_restart, wire
 from transforms import schemas
 from transforms.pipeline import run_day
 from transforms.reference import run_reference
@@ -72,8 +72,8 @@ def frame_sequences(draw) -> list[str]:
     """A day of frames: books, X-TRADE / X / B trades around the spread, R with corrections, VN30 MI and futures
     trades around it, with times that repeat, step back and straddle the auction and window boundaries."""
     n = draw(st.integers(1, 70))
-    t = draw(st.sampled_from([9 * 3600 + 14 * 60 + 58, 10 * 3600, 14 * 3600 + 29 * 60 + 55]))
-    foreign = {s: [0, 0] for s in STOCKS}
+    t = draw(st.sampled_from([9 * 3600 + 14 * 60 + 58, 10 * 3600, 14 * 3600 + 29 * 60 + 55, 14 * 3600 + 44 * 60 + 58]))
+    foreign = {s: [draw(st.sampled_from([0, 0, 2_000_000])), 0] for s in STOCKS}  # a capture may start mid-day
     x_total = {s: 0 for s in STOCKS}
     vn30 = 1300.0
     out = []
@@ -94,7 +94,7 @@ def frame_sequences(draw) -> list[str]:
             out.append(wire("X-QUOTE", {**base, "Exchange": exchange, "BidPrice1": bid, "BidVol1": 100.0,
                                         "AskPrice1": ask, "AskVol1": 200.0, "TradingSession": "LO"}))
         elif kind == "trade":
-            session = draw(st.sampled_from(["LO", "LO", "ATO", "ATC", "PT", "C", None]))
+            session = draw(st.sampled_from(["LO", "LO", "ATO", "ATC", "PT", "C", None, "PLO", " atc\u3000", "\x1cPT"]))
             side = draw(st.sampled_from(["BU", "SD", None, "Unknown"]))
             content = {**base, **LIMITS, "LastPrice": price, "LastVol": float(vol), "TotalVol": float(vol * 10),
                        "Exchange": exchange, "TradingSession": session, "Side": side}
@@ -150,6 +150,10 @@ def _edges(out: dict[str, pl.DataFrame]) -> set[str]:
         edges.add("correction")
     if out["quarantine"].height:
         edges.add("quarantine")
+    edges |= {f"phase {p}" for p in out["trades"].get_column("phase").to_list()}
+    at_open = out["trades"].filter(pl.col("exch_time").dt.strftime("%H:%M:%S") == "09:15:00")
+    if at_open.filter(pl.col("phase") == "continuous").height and at_open.filter(pl.col("phase") == "ato").height:
+        edges.add("09:15:00 after the opening match")
     at_limit = out["trades"].filter(
         ((pl.col("price") >= pl.col("ceiling")) | (pl.col("price") <= pl.col("floor"))) & (pl.col("phase") != "pt"))
     if at_limit.height > out["alerts"].filter(pl.col("alert_type") == "PRICE_BREAKOUT").height > 0:
@@ -158,7 +162,8 @@ def _edges(out: dict[str, pl.DataFrame]) -> set[str]:
 
 
 EDGES = {"PRICE_BREAKOUT", "VOLUME_SPIKE", "FOREIGN_ACCELERATION", "BASIS_FLIP", "cooldown", "correction",
-         "quarantine", "rule quote", "rule tick", "rule auction", "rule none"}
+         "quarantine", "rule quote", "rule tick", "rule auction", "rule none", "phase plo",
+         "09:15:00 after the opening match"}
 
 
 def test_generator_reaches_every_edge():
@@ -188,3 +193,9 @@ def test_a_day_without_frames_gives_every_table_empty_with_its_schema():
         assert out[name].height == 0 and out[name].schema == schema, name
     ref = run_reference(empty, REAL_DAY)
     assert all(ref[name].height == 0 for name in schemas.CURATED)
+
+
+def test_sparse_r_frames_of_a_mid_day_capture_and_a_restart():
+    """R frames of a capture that starts at 10:00 with high levels, 1 s to 17 min apart, then a restart."""
+    out = assert_same(sparse_r_capture_with_restart(), date(2026, 7, 22))
+    assert out["foreign_flow"].height > 40

@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 
 from capture import lake as lake_io
 from tests.conftest import REAL_DAY
-from tests.frames import raw_frames, wire
+from tests.frames import raw_frames, sparse_r_capture_with_restart, wire
 from transforms.incremental import (
     ROW_TABLES,
     SNAPSHOT_TABLES,
@@ -231,3 +231,15 @@ def test_state_stays_within_the_windows():
     assert tw.filter(pl.col("t") <= pl.col("t").max().over("symbol") - 1200).height == 0
     # one row per symbol-minute for candles, one per symbol for the board: the outputs themselves
     assert state_day.candles.height == snapshot_tables(state_day)["candles_1m"].height
+
+
+# ------------------------------------------------------------------------------- foreign flow in real operation
+
+
+def test_sparse_r_frames_of_a_mid_day_capture_and_a_restart_any_split():
+    raw = sparse_r_capture_with_restart()
+    expected = run_day(raw, SIM_DAY)
+    flow = expected["foreign_flow"]
+    assert flow.height > 40 and flow.filter(pl.col("speed_vol_per_min").is_null()).height == 3  # 3 baselines
+    assert_split_equal(raw, SIM_DAY, list(range(1, raw.height)), expected)  # frame by frame
+    assert_split_equal(raw, SIM_DAY, [raw.height // 3, raw.height // 2], expected, roundtrip=True)

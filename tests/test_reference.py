@@ -325,6 +325,7 @@ def test_x_total_vol_delta_from_the_running_maximum_and_the_previous_book():
     [
         (bar("HPG", "09:14:59", 10.0, 1), "ato", "HOSE"),
         (bar("HPG", "09:15:00", 10.0, 1), "ato", "HOSE"),
+        (xt("ACB", "09:15:00", 10.0, 1.0, session="LO"), "ato", "HOSE"),  # the opening match may say LO
         (bar("HPG", "09:15:01", 10.0, 1), "continuous", "HOSE"),
         (bar("HPG", "14:29:59", 10.0, 1), "continuous", "HOSE"),
         (bar("HPG", "14:30:00", 10.0, 1), "atc", "HOSE"),
@@ -335,6 +336,12 @@ def test_x_total_vol_delta_from_the_running_maximum_and_the_previous_book():
         (xt("ACB", "09:15:00", 10.0, 1.0, session="PT"), "pt", "HOSE"),
         (xt("SHS", "09:00:00", 10.0, 1.0, exchange="HNX"), "continuous", "HNX"),
         (xt("SHS", "14:30:00", 10.0, 1.0, exchange="HNX"), "atc", "HNX"),
+        (xt("SHS", "14:45:00", 10.0, 1.0, exchange="HNX"), "atc", "HNX"),  # the closing match
+        (xt("SHS", "14:45:01", 10.0, 1.0, exchange="HNX"), "plo", "HNX"),  # post-close
+        (xt("SHS", "14:45:00", 10.0, 1.0, exchange="HNX", session="PLO"), "plo", "HNX"),
+        (xt("SHS", "14:50:00", 10.0, 1.0, exchange="HNX", session=" plo\u3000"), "plo", "HNX"),
+        (xt("ACB", "10:00:00", 10.0, 1.0, session="\u3000ATC\n"), "atc", "HOSE"),
+        (xt("ACB", "10:00:00", 10.0, 1.0, session="\x1cATC"), "continuous", "HOSE"),  # U+001C is no space
         (xt("BSR", "14:45:00", 10.0, 1.0, exchange="UPCOM"), "continuous", "UPCOM"),
         (xt("BSR", "10:00:00", 10.0, 1.0, exchange="UPCOM", session="ATC"), "atc", "UPCOM"),
         (xt("VN30F2608", "08:45:00", 1280.0, 1.0, exchange="DER"), "continuous", "DERIVATIVES"),
@@ -444,22 +451,22 @@ def test_session_stats_phases_sum_to_total():
         xt("ACB", "14:50:00", 103.0, 60.0, 150, session="PT"),  # pt
     )
     s = out["session_stats"]
-    assert col(s, "phase") == ["ato", "continuous", "atc", "pt", "total"]
-    assert col(s, "trade_count") == [1, 3, 1, 1, 6]
-    assert col(s, "volume") == [10, 90, 50, 60, 210]
-    assert col(s, "value_vnd") == [1000, 2020 + 3000 + 4020, 5100, 6180, 1000 + 9040 + 5100 + 6180]
-    assert col(s, "buy_volume") == [0, 20, 0, 0, 20]
-    assert col(s, "sell_volume") == [0, 30, 0, 0, 30]
-    assert col(s, "neutral_volume") == [10, 40, 50, 60, 160]
-    assert col(s, "buy_value_vnd") == [0, 2020, 0, 0, 2020]
-    assert col(s, "neutral_value_vnd") == [1000, 4020, 5100, 6180, 16300]
-    assert col(s, "symbol") == ["ACB"] * 5
+    assert col(s, "phase") == ["ato", "continuous", "atc", "plo", "pt", "total"]
+    assert col(s, "trade_count") == [1, 3, 1, 0, 1, 6]
+    assert col(s, "volume") == [10, 90, 50, 0, 60, 210]
+    assert col(s, "value_vnd") == [1000, 2020 + 3000 + 4020, 5100, 0, 6180, 1000 + 9040 + 5100 + 6180]
+    assert col(s, "buy_volume") == [0, 20, 0, 0, 0, 20]
+    assert col(s, "sell_volume") == [0, 30, 0, 0, 0, 30]
+    assert col(s, "neutral_volume") == [10, 40, 50, 0, 60, 160]
+    assert col(s, "buy_value_vnd") == [0, 2020, 0, 0, 0, 2020]
+    assert col(s, "neutral_value_vnd") == [1000, 4020, 5100, 0, 6180, 16300]
+    assert col(s, "symbol") == ["ACB"] * 6
 
 
 def test_session_stats_sorted_by_symbol_and_zero_filled():
     s = run(bar("VCB", "10:00:00", 10.0, 1), bar("ACB", "10:00:00", 10.0, 2))["session_stats"]
-    assert col(s, "symbol") == ["ACB"] * 5 + ["VCB"] * 5
-    assert col(s, "volume") == [0, 2, 0, 0, 2, 0, 1, 0, 0, 1]
+    assert col(s, "symbol") == ["ACB"] * 6 + ["VCB"] * 6
+    assert col(s, "volume") == [0, 2, 0, 0, 0, 2, 0, 1, 0, 0, 0, 1]
 
 
 # ------------------------------------------------------------------------------------------------------ candles
@@ -505,17 +512,23 @@ def test_foreign_flow_running_max_correction_speed_and_acceleration():
     f = out["foreign_flow"]
     assert col(f, "buy_val_vnd") == [1000, 900, 1500, 1500]
     assert col(f, "sell_val_vnd") == [401, 700, 700, 800]
-    assert col(f, "d_buy_vol") == [1000, 0, 500, 0]
-    assert col(f, "d_sell_vol") == [400, 300, 0, 100]
-    assert col(f, "d_buy_val_vnd") == [1000, 0, 500, 0]
-    assert col(f, "d_sell_val_vnd") == [401, 299, 0, 100]
-    assert col(f, "net_vol") == [600, -300, 500, -100]
-    assert col(f, "net_val_vnd") == [599, -299, 500, -100]
-    assert col(f, "cum_net_vol") == [600, 300, 800, 700]
+    assert col(f, "d_buy_vol") == [0, 0, 500, 0]  # the first row is the baseline: its delta is not flow
+    assert col(f, "d_sell_vol") == [0, 300, 0, 100]
+    assert col(f, "d_buy_val_vnd") == [0, 0, 500, 0]
+    assert col(f, "d_sell_val_vnd") == [0, 299, 0, 100]
+    assert col(f, "net_vol") == [0, -300, 500, -100]
+    assert col(f, "net_val_vnd") == [0, -299, 500, -100]
+    assert col(f, "cum_net_vol") == [600, 300, 800, 700]  # the net level: the baseline's level counts
     assert col(f, "cum_net_val_vnd") == [599, 300, 800, 700]
     assert col(f, "correction") == [False, True, False, False]
-    assert col(f, "speed_vol_per_min") == [120.0, 60.0, 40.0, 20.0]
-    assert col(f, "accel_vol_per_min") == [120.0, -60.0, 100.0, 80.0]
+    # speed: level change since the row 5 min back (else the baseline) over the elapsed time, per minute
+    assert col(f, "speed_vol_per_min") == [None, -300 * 60 / 120, 200 * 60 / 360, 100 * 60 / 360]
+    assert col(f, "speed_buy_vol_per_min") == [None, 0.0, 500 * 60 / 360, 500 * 60 / 360]
+    assert col(f, "speed_sell_vol_per_min") == [None, 300 * 60 / 120, 300 * 60 / 360, 400 * 60 / 360]
+    # acceleration: speed minus the speed of the row 1 min back (09:00:00 has none, then 09:02:00 for both)
+    assert col(f, "accel_vol_per_min") == [None, None, 200 * 60 / 360 + 150, 100 * 60 / 360 + 150]
+    assert col(f, "accel_buy_vol_per_min") == [None, None, 500 * 60 / 360, 500 * 60 / 360]
+    assert col(f, "accel_sell_vol_per_min") == [None, None, 300 * 60 / 360 - 150, 400 * 60 / 360 - 150]
     assert col(f, "room_used") == [0.75, None, None, None]
     assert hms(f) == ["09:00:00", "09:02:00", "09:06:00", "09:05:00"]
     s = out["foreign_summary"].row(0, named=True)
@@ -528,12 +541,49 @@ def test_foreign_speed_window_edges():
     f = run(
         room("VIC", "09:00:00", 100.0, 0.0, 0.0, 0.0),
         room("VIC", "09:01:00", 150.0, 0.0, 0.0, 0.0),
-        room("VIC", "09:05:00", 160.0, 0.0, 0.0, 0.0),  # 09:00:00 is exactly 300 s old: out of the speed window
-        room("VIC", "09:06:00", 170.0, 0.0, 0.0, 0.0),  # 09:00:00 exactly 360 s old: out of the lagged window
+        room("VIC", "09:05:00", 160.0, 0.0, 0.0, 0.0),  # 09:00:00 is exactly 300 s old: the speed's start
+        room("VIC", "09:06:00", 170.0, 0.0, 0.0, 0.0),  # 09:01:00 exactly 300 s old
     )["foreign_flow"]
-    assert col(f, "net_vol") == [100, 50, 10, 10]
-    assert col(f, "speed_vol_per_min") == [20.0, 30.0, 12.0, 4.0]
-    assert col(f, "accel_vol_per_min") == [20.0, 10.0, -18.0, -8.0]
+    assert col(f, "net_vol") == [0, 50, 10, 10]
+    assert col(f, "speed_vol_per_min") == [None, 50.0, 12.0, 4.0]
+    assert col(f, "accel_vol_per_min") == [None, None, 12.0 - 50.0, 4.0 - 12.0]  # 09:00:00 has no speed
+    # the acceleration compares with the speed of the row 1 min back: 09:05:00 has 09:01:00 (50.0)
+
+
+def test_first_r_frame_of_a_capture_started_mid_day_is_a_baseline_not_flow():
+    out = run(
+        room("HPG", "13:30:00", 2_000_000.0, 500_000.0, 50e9, 12e9),  # the morning, seen at once
+        room("HPG", "13:31:00", 2_001_000.0, 500_000.0, 50.03e9, 12e9),
+        room("VNM", "15:32:00", 10_000.0, 30_000.0, 0.6e9, 2e9),  # a single frame after the close
+    )
+    f = out["foreign_flow"]
+    assert col(f, "d_buy_vol") == [0, 1000, 0] and col(f, "net_val_vnd") == [0, 30_000_000, 0]
+    assert col(f, "cum_net_val_vnd") == [38_000_000_000, 38_030_000_000, -1_400_000_000]
+    assert col(f, "speed_vol_per_min") == [None, 1000.0, None]  # no spike: 1000 shares in one minute
+    assert out["alerts"].height == 0  # no FOREIGN_ACCELERATION "vs level 0"
+    s = out["foreign_summary"]
+    assert col(s, "buy_vol") == [2_001_000, 10_000] and col(s, "sell_val_vnd") == [12_000_000_000, 2_000_000_000]
+    assert col(s, "net_val_vnd") == [38_030_000_000, -1_400_000_000]  # the day's levels, baseline included
+
+
+def test_flow_continues_from_the_last_level_of_an_earlier_capture_session():
+    def r(session, seq, t, buy):
+        return (session, seq, payload(*room("FPT", t, buy, 0.0, buy * 100, 0.0)))
+
+    f = run(r("s1", 1, "09:00:00", 1000.0), r("s1", 2, "10:00:00", 4000.0),  # capture 1
+            r("s2", 1, "13:30:00", 7000.0), r("s2", 2, "13:35:00", 7600.0))["foreign_flow"]  # restart
+    assert col(f, "d_buy_vol") == [0, 3000, 3000, 600]  # 10:00 -> 13:30 is flow; the restart is no baseline
+    assert col(f, "speed_buy_vol_per_min") == [None, 3000 / 60, 3000 / 210, 600 / 5]  # over the real gap
+
+
+def test_speed_is_a_rate_over_the_elapsed_time_between_sparse_r_frames():
+    f = run(room("MWG", "10:00:00", 0.0, 0.0, 0.0, 0.0), room("MWG", "10:10:00", 1000.0, 0.0, 0.0, 0.0),
+            room("MWG", "10:20:00", 3000.0, 500.0, 0.0, 0.0))["foreign_flow"]
+    assert col(f, "speed_buy_vol_per_min") == [None, 100.0, 200.0]  # not 1000 / 5 and 2000 / 5
+    assert col(f, "speed_sell_vol_per_min") == [None, 0.0, 50.0]
+    assert col(f, "speed_vol_per_min") == [None, 100.0, 150.0]
+    assert col(f, "accel_buy_vol_per_min") == [None, None, 100.0]
+    assert col(f, "accel_vol_per_min") == [None, None, 50.0]
 
 
 def test_foreign_summary_ranks_and_sectors():
@@ -729,21 +779,23 @@ def test_price_breakout():
 
 def test_foreign_acceleration():
     out = run(
-        room("VCB", "10:00:00", 0.0, 0.0, 2e9, 0.0),  # D = 2e9 vs L_prev 0: fires
-        room("VCB", "10:04:00", 0.0, 0.0, 2.5e9, 0.0),  # nothing 5 min older: L_prev 0, D = 2.5e9: fires
+        room("VCB", "09:55:00", 0.0, 0.0, 0.0, 0.0),  # the baseline: level 0
+        room("VCB", "10:00:00", 0.0, 0.0, 2e9, 0.0),  # D = 2e9 vs L_prev 0 (09:55:00): fires
+        room("VCB", "10:04:00", 0.0, 0.0, 2.5e9, 0.0),  # L_prev 0 (09:55:00), D = 2.5e9: fires
         room("VCB", "10:05:00", 0.0, 0.0, 2.6e9, 0.0),  # L_prev = 2e9 (10:00:00): D = 0.6e9
         room("VCB", "10:09:00", 0.0, 0.0, 2.6e9, 2e9),  # L_prev = 2.5e9 (10:04:00): D = -1.9e9: fires
-        room("SSI", "11:00:00", 0.0, 0.0, 10e9, 0.0),  # fires
+        room("SSI", "11:00:00", 0.0, 0.0, 10e9, 0.0),  # the baseline: D = 0, never fires
+        room("SSI", "11:03:00", 0.0, 0.0, 11e9, 0.0),  # nothing 5 min older: L_prev = the baseline 10e9
         room("SSI", "11:06:00", 0.0, 0.0, 12e9, 0.0),  # D 2e9, 10 D = 2e10 <= 3 x 1e10
         room("SSI", "11:12:00", 0.0, 0.0, 16e9, 0.0),  # D 4e9 > 0.3 x 12e9: fires
         room("SSI", "11:18:00", 0.0, 0.0, 20.8e9, 0.0),  # 10 D = 4.8e10 == 3 x 16e9: not >
     )
     a = out["alerts"]
     assert list(zip(col(a, "symbol"), col(a, "metric"), col(a, "threshold"))) == [
-        ("VCB", 2e9, 0.0), ("VCB", 2.5e9, 0.0), ("VCB", -1.9e9, 2.5e9), ("SSI", 10e9, 0.0), ("SSI", 4e9, 12e9)]
+        ("VCB", 2e9, 0.0), ("VCB", 2.5e9, 0.0), ("VCB", -1.9e9, 2.5e9), ("SSI", 4e9, 12e9)]
     assert col(a, "details")[2] == "net foreign value -1900000000 VND in 5 min vs level 2500000000 VND"
     assert col(a, "details")[0] == "net foreign value +2000000000 VND in 5 min vs level 0 VND"
-    assert col(a, "alert_type") == ["FOREIGN_ACCELERATION"] * 5
+    assert col(a, "alert_type") == ["FOREIGN_ACCELERATION"] * 4
 
 
 def test_alerts_sorted_by_frame_then_type():
@@ -865,7 +917,8 @@ def test_real_b_recording():
     assert (first["symbol"], first["trading_date"], first["phase"], first["value_vnd"]) == (
         "VCB", date(2026, 7, 17), "atc", 29_250_000)
     phases = t.group_by("phase").len().sort("phase")
-    assert dict(phases.rows()) == {"atc": 3, "ato": 630, "continuous": 1169}
+    # every 09:15:00 print of 20/07 after a 17/07 print at another price is continuous (state is per symbol)
+    assert dict(phases.rows()) == {"atc": 3, "continuous": 1799}
     s = out["session_stats"]
     parts = s.filter(pl.col("phase") != "total").group_by("trading_date", "symbol").agg(pl.exclude("phase").sum())
     total = s.filter(pl.col("phase") == "total").drop("phase")
@@ -882,3 +935,14 @@ def test_real_b_recording():
 
 def assert_equal_frames(a: pl.DataFrame, b: pl.DataFrame) -> None:
     assert_frame_equal(a, b, check_dtypes=False)
+
+
+def test_hose_prints_at_0915_after_the_opening_match_are_continuous_in_the_real_recording():
+    """Real 20/07/2026 (the lake's day, without the 17/07 frames): TCB's opening match is 74 prints at 31,400,
+    then five prints at 31,350 stamped 09:15:00 are continuous trading (and so have an aggressor)."""
+    raw = _real_b().filter(~pl.col("payload").str.contains("17/07/2026"))
+    t = run_reference(raw, DAY)["trades"]
+    at_open = t.filter((pl.col("symbol") == "TCB") & (pl.col("exch_time").dt.strftime("%H:%M:%S") == "09:15:00"))
+    rows = at_open.group_by("price", "phase", "aggressor_side", "rule").len().sort("price").rows()
+    assert rows == [(31350.0, "continuous", "sell", "tick", 5), (31400.0, "ato", "neutral", "auction", 74)]
+    assert dict(t.group_by("phase").len().rows()) == {"ato": 625, "continuous": 1174}

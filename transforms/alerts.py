@@ -74,7 +74,8 @@ def foreign_accelerations(flow: pl.DataFrame) -> pl.DataFrame:
     idx = StreamIndex(f, "symbol")
     level = f.get_column("cum_net_val_vnd").to_numpy()
     j = idx.last_at_or_before(FOREIGN_WINDOW_S)
-    prev = np.where(j >= 0, level[np.clip(j, 0, None)], 0)
+    first = np.searchsorted(idx.codes, idx.codes, side="left")  # no row 5 min back: the baseline's level
+    prev = level[np.where(j >= 0, j, first)]
     d = level - prev
     hit = (np.abs(d) >= FOREIGN_MIN_VND) & (10 * np.abs(d) > 3 * np.abs(prev))
     rows = f.filter(pl.Series(hit)).with_columns(pl.Series("_d", d[hit]), pl.Series("_prev", prev[hit]))

@@ -3,11 +3,13 @@ summary with top 10 net buyers/sellers and sectors (docs/analytics.md §6).
 
 SSI's R frames carry cumulative ``BuyVol/SellVol/BuyVal/SellVal`` for the day (ssi-wire.md §2.4: not the
 ``FBuyVol`` of the doc table). Flow is the increase of the running maximum, so it is never negative and a downward
-correction is flagged, not booked twice.
+correction is flagged, not booked twice. A symbol's first R row of the day is a baseline: its level counts in the
+totals and the net level, its delta is not flow (a capture that starts at 13:30 does not book the morning).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from transforms import market, schemas
@@ -30,9 +32,10 @@ def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None
 
     Returns
     -------
-    ``transforms.schemas.FOREIGN_FLOW`` in arrival order: levels, non-negative deltas, net (buy - sell) in shares
-    and VND, running net, speed (net shares/minute over the trailing 5 min of exchange time), acceleration
-    (speed now - speed 60 s earlier), room used (fraction) and the correction flag.
+    ``transforms.schemas.FOREIGN_FLOW`` in arrival order: levels, non-negative deltas (0 at a symbol's first row,
+    the baseline), net (buy - sell) in shares and VND, the net level, speeds (net, buy, sell shares/minute since
+    the row 5 minutes back, over the elapsed exchange time; null at the baseline), accelerations (speed now -
+    the speed of the row 1 minute back), room used (fraction) and the correction flag (docs/analytics.md §6).
     """
     if foreign_room.height == 0:
         return schemas.empty(schemas.FOREIGN_FLOW)
@@ -49,34 +52,60 @@ def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None
     )
     running = [pl.col(c).clip(lower_bound=0).cum_max().over("symbol").alias(f"_cm_{c}") for c in _LEVELS]
     f = f.with_columns(running)
+    baseline = pl.int_range(pl.len()).over("symbol") == 0  # a symbol's first row: its level counts, not its delta
     deltas, corrections = [], []
     for c in _LEVELS:
         prev = pl.col(f"_cm_{c}").shift(1).over("symbol").fill_null(0)
-        deltas.append((pl.col(f"_cm_{c}") - prev).alias(f"d_{c}"))
+        deltas.append(pl.when(baseline).then(0).otherwise(pl.col(f"_cm_{c}") - prev).alias(f"d_{c}"))
         corrections.append(pl.col(c) < prev)
     f = f.with_columns(*deltas, pl.any_horizontal(corrections).alias("correction"), effective_time("symbol"))
     f = f.with_columns(
         (pl.col("d_buy_vol") - pl.col("d_sell_vol")).alias("net_vol"),
         (pl.col("d_buy_val_vnd") - pl.col("d_sell_val_vnd")).alias("net_val_vnd"),
-    ).with_columns(
-        pl.col("net_vol").cum_sum().over("symbol").alias("cum_net_vol"),
-        pl.col("net_val_vnd").cum_sum().over("symbol").alias("cum_net_val_vnd"),
+        (pl.col("_cm_buy_vol") - pl.col("_cm_sell_vol")).alias("cum_net_vol"),
+        (pl.col("_cm_buy_val_vnd") - pl.col("_cm_sell_val_vnd")).alias("cum_net_val_vnd"),
     )
-    idx = StreamIndex(f, "symbol")
-    net = f.get_column("net_vol").to_numpy()
-    speed = idx.window_sum(net, SPEED_WINDOW_S) / 5
-    earlier = idx.window_sum(net, SPEED_WINDOW_S + ACCEL_LAG_S, ACCEL_LAG_S) / 5
+    speeds = _speeds(f, {"": "cum_net_vol", "buy_": "_cm_buy_vol", "sell_": "_cm_sell_vol"})
     room, total = pl.col("current_room"), pl.col("total_room")
     return (
         f.with_columns(
-            pl.Series("speed_vol_per_min", speed, dtype=pl.Float64),
-            pl.Series("accel_vol_per_min", speed - earlier, dtype=pl.Float64),
+            *speeds,
             pl.when((total > 0) & room.is_not_null()).then(1 - room / total).alias("room_used"),
         )
         .sort("_arr")
         .select(list(schemas.FOREIGN_FLOW))
         .cast(dict(schemas.FOREIGN_FLOW))
     )
+
+
+def _speeds(f: pl.DataFrame, levels: dict[str, str]) -> list[pl.Series]:
+    """``speed_{p}vol_per_min`` and ``accel_{p}vol_per_min`` per prefix ``p`` of ``levels`` (prefix -> running level
+    column), over ``f`` sorted by (symbol, arrival) with ``_teff`` (docs/analytics.md §6): the level's rate since
+    the row 5 minutes back (else the baseline) over the elapsed effective time, null where none elapsed; the
+    acceleration is the speed minus that of the row 1 minute back, null without one."""
+    idx = StreamIndex(f, "symbol")
+    teff = f.get_column("_teff").to_numpy().astype(np.int64)
+    first = np.searchsorted(idx.codes, idx.codes, side="left")  # the stream's baseline row
+    a = idx.last_at_or_before(SPEED_WINDOW_S)
+    a = np.where(a >= 0, a, first)
+    b = idx.last_at_or_before(ACCEL_LAG_S)
+    has_b = b >= 0
+    b = np.where(has_b, b, 0)
+    out = []
+    for prefix, column in levels.items():
+        level = f.get_column(column).to_numpy().astype(np.int64)
+        speed = _rate(level, level[a], teff - teff[a])
+        accel = np.where(has_b, speed - speed[b], np.nan)
+        out.append(pl.Series(f"speed_{prefix}vol_per_min", speed, dtype=pl.Float64, nan_to_null=True))
+        out.append(pl.Series(f"accel_{prefix}vol_per_min", accel, dtype=pl.Float64, nan_to_null=True))
+    return out
+
+
+def _rate(now: np.ndarray, then: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Per-minute rate of a level change over ``seconds`` (NaN where no time elapsed)."""
+    out = np.full(now.shape, np.nan)
+    np.divide((now - then) * 60, seconds, out=out, where=seconds > 0)
+    return out
 
 
 def foreign_summary(flow: pl.DataFrame) -> pl.DataFrame:
@@ -90,11 +119,12 @@ def foreign_summary(flow: pl.DataFrame) -> pl.DataFrame:
 
 
 def foreign_totals(flow: pl.DataFrame) -> pl.DataFrame:
-    """Per (trading_date, symbol): the summed flows ``buy_vol, sell_vol, buy_val_vnd, sell_val_vnd`` (Int64), the
-    last row's ``room_used`` and the number of ``corrections``. Additive over consecutive parts of the day
+    """Per (trading_date, symbol): the day's levels ``buy_vol, sell_vol, buy_val_vnd, sell_val_vnd`` (Int64, the
+    highest level seen, 0 at least: a baseline's level counts although its delta does not), the last row's
+    ``room_used`` and the number of ``corrections``. Combines over consecutive parts of the day
     (:func:`merge_foreign_totals`)."""
     return flow.group_by("trading_date", "symbol").agg(
-        *[pl.col(f"d_{c}").sum().alias(c) for c in _LEVELS],
+        *[pl.col(c).clip(lower_bound=0).max().alias(c) for c in _LEVELS],
         pl.col("room_used").last(),
         pl.col("correction").sum().cast(pl.Int64).alias("corrections"),
     )
@@ -109,7 +139,7 @@ def merge_foreign_totals(earlier: pl.DataFrame, later: pl.DataFrame) -> pl.DataF
     both = pl.concat([earlier.with_columns(pl.lit(0).alias("_part")), later.with_columns(pl.lit(1).alias("_part"))],
                      how="vertical_relaxed").sort("_part", maintain_order=True)
     return both.group_by("trading_date", "symbol", maintain_order=True).agg(
-        *[pl.col(c).sum() for c in _LEVELS], pl.col("room_used").last(), pl.col("corrections").sum(),
+        *[pl.col(c).max() for c in _LEVELS], pl.col("room_used").last(), pl.col("corrections").sum(),
     )
 
 

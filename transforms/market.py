@@ -28,11 +28,22 @@ def is_index_symbol(symbol: str) -> bool:
     return symbol.upper() in INDEX_SYMBOLS
 
 
+WIRE_SPACE = "".join(chr(c) for c in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+                                      0x2028, 0x2029, 0x202F, 0x205F, 0x3000))
+"""What a wire label is trimmed of, at both ends: Unicode White_Space, spelled out so that Python's ``str.strip``
+(which also trims U+001C-U+001F) and Polars' ``strip_chars`` trim exactly the same (docs/analytics.md §3)."""
+
+
+def wire_label(label: str | None) -> str | None:
+    """A wire code (``TradingSession``, ``Exchange``) trimmed of :data:`WIRE_SPACE` and upper-cased; None stays."""
+    return label.strip(WIRE_SPACE).upper() if label is not None else None
+
+
 def normalize_exchange(exchange: str | None) -> str | None:
     """Upper-cased exchange code; the wire's ``DER`` becomes ``DERIVATIVES``; empty -> None."""
     if not exchange:
         return None
-    e = exchange.strip().upper()
+    e = wire_label(exchange)
     return DERIVATIVES if e == "DER" else (e or None)
 
 

@@ -23,13 +23,13 @@ TZ = "Asia/Ho_Chi_Minh"
 EXCH_TIME = pl.Datetime("us", TZ)
 
 Rule = Literal["quote", "tick", "auction", "none"]
-Phase = Literal["ato", "continuous", "atc", "pt"]
+Phase = Literal["ato", "continuous", "atc", "plo", "pt"]
 AggressorSide = Literal["buy", "sell", "neutral"]
 TradeSource = Literal["X-TRADE", "X", "B"]
 AlertType = Literal["VOLUME_SPIKE", "PRICE_BREAKOUT", "FOREIGN_ACCELERATION", "BASIS_FLIP"]
 Severity = Literal["WARNING", "CRITICAL"]
 
-PHASES: tuple[str, ...] = ("ato", "continuous", "atc", "pt")
+PHASES: tuple[str, ...] = ("ato", "continuous", "atc", "plo", "pt")
 SESSION_STATS_PHASES: tuple[str, ...] = (*PHASES, "total")
 CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "X", "R", "MI", "B", "F", "OL")
 
@@ -307,16 +307,20 @@ FOREIGN_FLOW = pl.Schema(
         "sell_vol": pl.Int64,
         "buy_val_vnd": pl.Int64,  # cumulative levels as received, rounded to VND
         "sell_val_vnd": pl.Int64,
-        "d_buy_vol": pl.Int64,  # flow since the previous frame, never negative
+        "d_buy_vol": pl.Int64,  # flow since the previous frame, never negative; 0 at the baseline (first row)
         "d_sell_vol": pl.Int64,
         "d_buy_val_vnd": pl.Int64,
         "d_sell_val_vnd": pl.Int64,
         "net_vol": pl.Int64,  # d_buy_vol - d_sell_vol
         "net_val_vnd": pl.Int64,  # d_buy_val_vnd - d_sell_val_vnd
-        "cum_net_vol": pl.Int64,  # running sum of net_vol today
-        "cum_net_val_vnd": pl.Int64,  # running sum of net_val_vnd today
-        "speed_vol_per_min": pl.Float64,  # net volume over the trailing 5 minutes / 5 (shares/minute)
-        "accel_vol_per_min": pl.Float64,  # speed now - speed 60 s earlier
+        "cum_net_vol": pl.Int64,  # net level: running max buy_vol - running max sell_vol (baseline included)
+        "cum_net_val_vnd": pl.Int64,  # net level in VND, likewise
+        "speed_vol_per_min": pl.Float64,  # net shares/minute since the row 5 min back, over elapsed time; null: none
+        "accel_vol_per_min": pl.Float64,  # speed now - speed of the row 1 min back (docs/analytics.md §6)
+        "speed_buy_vol_per_min": pl.Float64,  # the same for the buy level alone
+        "accel_buy_vol_per_min": pl.Float64,
+        "speed_sell_vol_per_min": pl.Float64,  # the same for the sell level alone
+        "accel_sell_vol_per_min": pl.Float64,
         "total_room": pl.Int64,
         "current_room": pl.Int64,
         "room_used": pl.Float64,  # 1 - current_room / total_room (fraction)

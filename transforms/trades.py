@@ -102,7 +102,7 @@ def _bar_trades(bar: pl.DataFrame) -> pl.DataFrame:
 
 def normalize_exchange_expr(col: pl.Expr) -> pl.Expr:
     """Vectorized :func:`transforms.market.normalize_exchange`."""
-    e = col.str.strip_chars().str.to_uppercase()
+    e = wire_label_expr(col)
     return pl.when(e == "DER").then(pl.lit(market.DERIVATIVES)).when(e == "").then(None).otherwise(e)
 
 
@@ -113,19 +113,36 @@ def resolve_exchange_expr(symbol: pl.Expr, exchange: pl.Expr, market_id: pl.Expr
     return pl.coalesce(normalize_exchange_expr(exchange), normalize_exchange_expr(market_id), from_list, futures)
 
 
-def phase_expr() -> pl.Expr:
-    """Session phase from exchange, TradingSession and time of day (docs/analytics.md §3; design.md §7)."""
-    s = pl.col("trading_session").str.strip_chars().str.to_uppercase()
+def wire_label_expr(col: pl.Expr) -> pl.Expr:
+    """Vectorized :func:`transforms.market.wire_label`."""
+    return col.str.strip_chars(market.WIRE_SPACE).str.to_uppercase()
+
+
+def phase_expr(opening_match: pl.Expr | None = None) -> pl.Expr:
+    """Session phase from exchange, TradingSession, time of day and, for a HOSE print stamped 09:15:00, whether it
+    belongs to the opening match (docs/analytics.md §3 "Session phase"; design.md §7).
+
+    opening_match : Boolean per trade, "no earlier print of the symbol today at another price" (its tick
+        reference is null); None while the tick references are not known yet (only ``pt`` is final then).
+    """
+    s = wire_label_expr(pl.col("trading_session"))
     e = pl.col("exchange")
     hms = pl.col("exch_time").dt.time()
+    at_open = pl.lit("ato") if opening_match is None else pl.when(opening_match).then(pl.lit("ato")).otherwise(
+        pl.lit("continuous"))
     return (
         pl.when(s == "PT").then(pl.lit("pt"))
         .when(s == "ATO").then(pl.lit("ato"))
         .when(s == "ATC").then(pl.lit("atc"))
+        .when(s == "PLO").then(pl.lit("plo"))
         .when(e == market.DERIVATIVES).then(pl.when(hms >= time(14, 30)).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
         .when(e == "UPCOM").then(pl.lit("continuous"))
-        .when(e == "HNX").then(pl.when(hms >= time(14, 30)).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
-        .when(hms <= time(9, 15)).then(pl.lit("ato"))
+        .when(e == "HNX").then(
+            pl.when(hms > time(14, 45)).then(pl.lit("plo"))
+            .when(hms >= time(14, 30)).then(pl.lit("atc"))
+            .otherwise(pl.lit("continuous")))
+        .when(hms < time(9, 15)).then(pl.lit("ato"))
+        .when(hms == time(9, 15)).then(at_open)
         .when(hms >= time(14, 30)).then(pl.lit("atc"))
         .otherwise(pl.lit("continuous"))
     )
@@ -189,6 +206,7 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
     )
     trades = _attach_book(trades, parsed, ranks, context.books)
     trades = _attach_tick_reference(trades, context.tick)
+    trades = trades.with_columns(phase_expr(pl.col("_tick_ref").is_null()).alias("phase"))
     return _classify(trades).select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
 
 

@@ -55,7 +55,7 @@ SELECT phase, aggressor_side, count(*) AS trades, sum(volume) AS volume, sum(val
 FROM trades
 WHERE trading_date = $day AND symbol = $symbol
 GROUP BY phase, aggressor_side
-ORDER BY list_position(['ato', 'continuous', 'atc', 'pt'], phase), aggressor_side
+ORDER BY list_position(['ato', 'continuous', 'atc', 'plo', 'pt'], phase), aggressor_side
 """
 
 #: Per symbol foreign totals of $day (the foreign summary), biggest net buyers first.

@@ -13,7 +13,7 @@ import polars as pl
 from transforms.calendar import futures_expiry
 
 PHASE_LABELS = {"ato": "ATO (mở cửa)", "continuous": "Continuous (liên tục)", "atc": "ATC (đóng cửa)",
-                "pt": "Put-through (thỏa thuận)", "total": "Total (tổng)"}
+                "plo": "PLO (sau đóng cửa)", "pt": "Put-through (thỏa thuận)", "total": "Total (tổng)"}
 
 
 # ---------------------------------------------------------------------------------------------------- foreign

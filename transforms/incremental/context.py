@@ -8,30 +8,36 @@ Notation: for a stream (a symbol's trades, a symbol's R rows, a contract's basis
   context. Rows older than the context can only sit in windows that end before ``T - W``.
 * VOLUME_SPIKE looks back 1200 s from ``t_eff_i >= T``: the trades with ``t_eff > T - 1200`` (all phases, since
   ``t_eff`` runs over all of the symbol's trades).
-* Foreign speed (300 s) and acceleration (300 s ending 60 s back) look back 360 s; FOREIGN_ACCELERATION needs
-  the latest row with ``t_eff <= t_eff_i - 300``: so the R rows with ``t_eff > T - 360`` plus the latest row
-  before them (the *anchor*). The rows are replayed with their levels replaced by the running maxima ``_cm_*``:
-  ``foreign_flow`` then rebuilds the same running maxima, the same deltas after the anchor, and - since flows sum
-  to the running maximum - the anchor's own net equals the true running net. Only the anchor's ``net_vol`` is
-  off, and it lies outside every window a later row uses.
+* Foreign flow: a new row i (``t_eff_i >= T``) reads the latest rows with ``t_eff <= t_eff_i - 300`` (its speed,
+  FOREIGN_ACCELERATION) and ``<= t_eff_i - 60`` (its acceleration: that row's speed), else the symbol's first row
+  (the baseline). Those rows have ``t_eff > T - 360`` or are the latest row before them (the *anchor*); the speed
+  of each of them needs the row it was measured from. So the context is, per symbol: the rows with
+  ``t_eff > T - 360``, the anchor, the row each of these measures its speed from, and the first row. They are
+  replayed with their levels replaced by the running maxima ``_cm_*`` and their ``exch_time`` by their
+  ``t_eff``: ``foreign_flow`` then rebuilds the same running maxima, net levels, effective times and speeds for
+  every row a new row reads (a speed reads only levels and times); only deltas of replayed rows are off, and no
+  later row reads a delta.
 * The quote rule needs the latest book; X trades the running maximum of ``TotalVol``; the tick rule the last
   print and its own reference; the basis the latest VN30 value; BASIS_FLIP the last non-zero basis.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from transforms import schemas
+from transforms.schemas import EXCH_TIME
 from transforms.alerts import SPIKE_WINDOW_S
 from transforms.basis import SPOT_INDEX
 from transforms.foreign import ACCEL_LAG_S, SPEED_WINDOW_S
 from transforms.trades import REPEAT_KEY, tick_references
-from transforms.windows import arrival_key, effective_time
+from transforms.windows import StreamIndex, arrival_key, effective_time
 
 REPEAT_HORIZON_S = 1200
 """X-TRADE repeat keys are kept this long (exchange time) behind the symbol's latest X-TRADE frame."""
 FLOW_REACH_S = SPEED_WINDOW_S + ACCEL_LAG_S
+"""Foreign flow rows newer than this (behind the symbol's latest ``t_eff``) are kept whole."""
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")
 _BOOK = ["session", "seq", "symbol", "bid_price_1", "ask_price_1"]
 
@@ -124,15 +130,24 @@ def room_with_context(flow_win: pl.DataFrame | None, foreign_room: pl.DataFrame)
 
 
 def flow_window(flow: pl.DataFrame) -> pl.DataFrame | None:
-    """FOREIGN_FLOW rows (context + new, arrival order) with ``_cm_*`` levels, ``t_eff > T - 360`` + the anchor."""
+    """FOREIGN_FLOW rows (context + new, arrival order) that later rows can still read, with ``_cm_*`` levels:
+    per symbol the rows with ``t_eff > T - 360``, the anchor, the row each of those measures its speed from, and
+    the baseline; ``exch_time`` is the row's ``t_eff`` (so that a replay rebuilds it)."""
     if flow.height == 0:
         return None
-    teff = effective_time("symbol")
-    f = flow.with_columns(*[pl.col(f"d_{c}").cum_sum().over("symbol").alias(f"_cm_{c}") for c in _LEVELS],
-                          teff, teff.max().over("symbol").alias("_T"))
-    inside = pl.col("_teff") > pl.col("_T") - FLOW_REACH_S
+    f = flow.with_row_index("_i").sort("symbol", "_i").with_columns(
+        *[pl.col(c).clip(lower_bound=0).cum_max().over("symbol").alias(f"_cm_{c}") for c in _LEVELS],
+        effective_time("symbol"))
+    inside = pl.col("_teff") > pl.col("_teff").max().over("symbol") - FLOW_REACH_S
     anchor = (~inside) & (~inside).cum_sum().over("symbol").eq((~inside).sum().over("symbol"))
-    return f.filter(inside | anchor).drop("_teff", "_T")
+    read = f.select(inside | anchor).to_series().to_numpy()
+    idx = StreamIndex(f, "symbol")
+    keep = read | (np.arange(f.height) == np.searchsorted(idx.codes, idx.codes, side="left"))
+    speed_from = idx.last_at_or_before(SPEED_WINDOW_S)[read]
+    keep[speed_from[speed_from >= 0]] = True
+    at_teff = pl.from_epoch("_teff", time_unit="s").dt.replace_time_zone(EXCH_TIME.time_zone).cast(EXCH_TIME)
+    return (f.filter(pl.Series(keep)).sort("_i").with_columns(at_teff.alias("exch_time"))
+            .drop("_i", "_teff"))
 
 
 def last_spot(indices: pl.DataFrame) -> pl.DataFrame | None:

@@ -1,7 +1,8 @@
 """Scalar foreign flow: R rows -> flow rows, the per-symbol summary and the by-sector table.
 
 docs/analytics.md §6 (and §9 FOREIGN_ACCELERATION, whose level history lives here): running maxima of the four
-cumulative levels, never-negative deltas, 5-minute speed windows over the stream's effective time.
+cumulative levels, the first row of a symbol a baseline (its level counts, its delta does not), never-negative
+deltas, speeds as rates over the elapsed effective time since the row 5 minutes back.
 """
 
 from __future__ import annotations
@@ -18,17 +19,41 @@ ACCEL_LAG_S = 60
 ACCEL_LEVEL_LAG_S = 300  # FOREIGN_ACCELERATION compares with the level 5 minutes earlier
 
 
+@dataclass(frozen=True)
+class _Point:
+    """What the speed and alert rules read of an earlier row: t_eff, volume levels, speeds, net value level."""
+
+    t_eff: int
+    levels: tuple[int, int, int]  # cum_net_vol, running max buy_vol, running max sell_vol
+    speeds: tuple[float | None, ...]  # net, buy, sell speeds of that row
+    net_val: int  # cum_net_val_vnd
+
+
 @dataclass
 class _SymbolFlow:
-    cm: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # buy_vol, sell_vol, buy_val, sell_val
-    cum_net_vol: int = 0
-    cum_net_val: int = 0
+    cm: list[int] | None = None  # buy_vol, sell_vol, buy_val, sell_val running maxima; None before the baseline
     t_eff: int | None = None
-    window: deque = field(default_factory=deque)  # (t_eff, net_vol) of rows with t_eff > now - 360 s
-    levels: deque = field(default_factory=deque)  # (t_eff, cum_net_val) not yet 5 min old
-    level_5min_ago: int = 0  # cum_net_val of the latest row at least 5 min older than now
+    first: _Point | None = None  # the baseline row
+    recent: deque = field(default_factory=deque)  # points with t_eff > now - 360 s
+    anchor: _Point | None = None  # the latest point with t_eff <= now - 360 s
     corrections: int = 0
     last: dict | None = None  # the last flow row
+
+    def latest_at_or_before(self, t: int) -> _Point | None:
+        """The latest earlier point with ``t_eff <= t`` (for ``t >= now - 360``), or None."""
+        for p in reversed(self.recent):
+            if p.t_eff <= t:
+                return p
+        return self.anchor
+
+
+def _rate(now: int, then: int, seconds: int) -> float | None:
+    """Per-minute rate of a level change over ``seconds`` of effective time (None over no time)."""
+    return (now - then) * 60 / seconds if seconds > 0 else None
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return a - b if a is not None and b is not None else None
 
 
 class ForeignFlow:
@@ -52,35 +77,37 @@ class ForeignFlow:
             round_half_up(row["sell_val"]) if row["sell_val"] is not None else 0,
         )
         correction = False
-        deltas = []
-        for i, level in enumerate(levels):
-            previous = st.cm[i]
+        baseline = st.cm is None
+        previous_cm = [0, 0, 0, 0] if baseline else list(st.cm)
+        cm = []
+        for level, previous in zip(levels, previous_cm, strict=True):
             if level < previous:
                 correction = True
-            if level > previous:
-                st.cm[i] = level
-            deltas.append(st.cm[i] - previous)
+            cm.append(max(level, previous))
+        st.cm = cm
+        deltas = [0, 0, 0, 0] if baseline else [c - p for c, p in zip(cm, previous_cm, strict=True)]
         net_vol = deltas[0] - deltas[1]
         net_val = deltas[2] - deltas[3]
-        st.cum_net_vol += net_vol
-        st.cum_net_val += net_val
         st.corrections += correction
 
         t_eff = t_s if st.t_eff is None or t_s > st.t_eff else st.t_eff
         st.t_eff = t_eff
-        window = st.window
-        window.append((t_eff, net_vol))
-        while window[0][0] <= t_eff - SPEED_WINDOW_S - ACCEL_LAG_S:
-            window.popleft()
-        recent = sum(v for t, v in window if t > t_eff - SPEED_WINDOW_S)
-        lagged = sum(v for t, v in window if t <= t_eff - ACCEL_LAG_S)
-        speed = recent / 5
-        accel = speed - lagged / 5
-
-        while st.levels and st.levels[0][0] <= t_eff - ACCEL_LEVEL_LAG_S:
-            st.level_5min_ago = st.levels.popleft()[1]
-        level_prev = st.level_5min_ago
-        st.levels.append((t_eff, st.cum_net_val))
+        first = st.first
+        while st.recent and st.recent[0].t_eff <= t_eff - SPEED_WINDOW_S - ACCEL_LAG_S:
+            st.anchor = st.recent.popleft()
+        levels_now = (cm[0] - cm[1], cm[0], cm[1])  # net, buy, sell volume levels
+        # docs/analytics.md §6: speed from the row 5 minutes back (else the baseline), acceleration against the
+        # speed of the row 1 minute back
+        a = st.latest_at_or_before(t_eff - SPEED_WINDOW_S) or first
+        b = st.latest_at_or_before(t_eff - ACCEL_LAG_S)
+        speeds = tuple(_rate(now, then, t_eff - a.t_eff) if a is not None else None
+                       for now, then in zip(levels_now, a.levels if a is not None else levels_now, strict=True))
+        accels = [_minus(sp, b.speeds[k]) if b is not None else None for k, sp in enumerate(speeds)]
+        now = _Point(t_eff, levels_now, speeds, cm[2] - cm[3])
+        if first is None:
+            st.first = now
+        level_prev = (st.latest_at_or_before(t_eff - ACCEL_LEVEL_LAG_S) or st.first).net_val
+        st.recent.append(now)
 
         total_room, current_room = row["total_room"], row["current_room"]
         room_used = (
@@ -101,10 +128,14 @@ class ForeignFlow:
             "d_sell_val_vnd": deltas[3],
             "net_vol": net_vol,
             "net_val_vnd": net_val,
-            "cum_net_vol": st.cum_net_vol,
-            "cum_net_val_vnd": st.cum_net_val,
-            "speed_vol_per_min": speed,
-            "accel_vol_per_min": accel,
+            "cum_net_vol": levels_now[0],
+            "cum_net_val_vnd": now.net_val,
+            "speed_vol_per_min": speeds[0],
+            "accel_vol_per_min": accels[0],
+            "speed_buy_vol_per_min": speeds[1],
+            "accel_buy_vol_per_min": accels[1],
+            "speed_sell_vol_per_min": speeds[2],
+            "accel_sell_vol_per_min": accels[2],
             "total_room": total_room,
             "current_room": current_room,
             "room_used": room_used,
@@ -112,7 +143,7 @@ class ForeignFlow:
         }
         st.last = {"cm": tuple(st.cm), "room_used": room_used, "trading_date": row["trading_date"],
                    "symbol": row["symbol"], "corrections": st.corrections}
-        return out, t_eff, level_prev, st.cum_net_val
+        return out, t_eff, level_prev, now.net_val
 
     def summary(self) -> list[dict]:
         """One row per stream (symbol): the last row's running-max levels, ranks; sorted by symbol."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from transforms.market import DERIVATIVES, is_index_symbol, multiplier, resolve_exchange, value_vnd
+from transforms.market import DERIVATIVES, is_index_symbol, multiplier, resolve_exchange, value_vnd, wire_label
 
 ATO_END_S = 9 * 3600 + 15 * 60  # 09:15:00, the HOSE ATO match print
 ATC_START_S = 14 * 3600 + 30 * 60  # 14:30:00
+ATC_MATCH_S = 14 * 3600 + 45 * 60  # 14:45:00, the closing match; HNX post-close (PLO) trades come after it
 
 
 def stream_key(row: dict) -> str:
@@ -22,24 +23,31 @@ def stream_key(row: dict) -> str:
     return row["symbol"]  # type: ignore[return-value]
 
 
-def phase_of(trading_session: str | None, exchange: str | None, hms_s: int) -> str:
+def phase_of(trading_session: str | None, exchange: str | None, hms_s: int, opening_match: bool = True) -> str:
     """Session phase of a trade (docs/analytics.md §3 "Session phase"), first match wins.
 
     hms_s : time of day of ``exch_time`` in seconds since midnight.
+    opening_match : no earlier print of the symbol today at another price (decides a HOSE print at 09:15:00).
     """
-    s = trading_session.upper() if trading_session is not None else None
+    s = wire_label(trading_session)
     if s == "PT":
         return "pt"
     if s == "ATO":
         return "ato"
     if s == "ATC":
         return "atc"
-    if exchange == DERIVATIVES or exchange == "HNX":
+    if s == "PLO":
+        return "plo"
+    if exchange == DERIVATIVES:
         return "atc" if hms_s >= ATC_START_S else "continuous"
+    if exchange == "HNX":
+        return "plo" if hms_s > ATC_MATCH_S else "atc" if hms_s >= ATC_START_S else "continuous"
     if exchange == "UPCOM":
         return "continuous"
-    if hms_s <= ATO_END_S:
+    if hms_s < ATO_END_S:
         return "ato"
+    if hms_s == ATO_END_S:
+        return "ato" if opening_match else "continuous"
     if hms_s >= ATC_START_S:
         return "atc"
     return "continuous"
@@ -142,7 +150,8 @@ class TradeDeriver:
         exchange = resolve_exchange(symbol, row.get("exchange"), row.get("market_id"))
         t = row["exch_time"]
         session = ref_row["trading_session"] if ref_row is not None else None
-        phase = phase_of(session, exchange, t.hour * 3600 + t.minute * 60 + t.second)
+        opening_match = self._tick_reference(stream_key(row), price) is None
+        phase = phase_of(session, exchange, t.hour * 3600 + t.minute * 60 + t.second, opening_match)
         best_bid, best_ask, side, rule = self._classify(stream_key(row), price, phase)
         if phase != "pt":
             self._remember_price(stream_key(row), price)
@@ -188,11 +197,15 @@ class TradeDeriver:
             if best_bid is not None and price <= best_bid:
                 return best_bid, best_ask, "sell", "quote"
             return best_bid, best_ask, "neutral", "quote"
-        last = self._last_price.get(key)
-        ref = last if last is not None and last != price else self._prev_diff.get(key)
+        ref = self._tick_reference(key, price)
         if ref is None:
             return best_bid, best_ask, "neutral", "none"
         return best_bid, best_ask, ("buy" if price > ref else "sell"), "tick"
+
+    def _tick_reference(self, key: str, price: float) -> float | None:
+        """The most recent earlier non-put-through price of the symbol that differs from ``price``, or None."""
+        last = self._last_price.get(key)
+        return last if last is not None and last != price else self._prev_diff.get(key)
 
     def _remember_price(self, key: str, price: float) -> None:
         last = self._last_price.get(key)

@@ -23,7 +23,7 @@ from __future__ import annotations
 SET_TIMEZONE = "SET TimeZone = 'Asia/Ho_Chi_Minh'"
 
 # Order of the session phases wherever they are listed (docs/analytics.md §4).
-_PHASE_ORDER = "list_position(['ato', 'continuous', 'atc', 'pt', 'total'], phase)"
+_PHASE_ORDER = "list_position(['ato', 'continuous', 'atc', 'plo', 'pt', 'total'], phase)"
 _FUTURES = "(exchange = 'DERIVATIVES' OR upper(symbol) LIKE 'VN30F%')"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ PHASE_CHECK = f"""
 WITH parts AS (
     SELECT symbol, count(*) AS phase_rows, {_SUM_STATS}
     FROM session_stats
-    WHERE phase IN ('ato', 'continuous', 'atc', 'pt')
+    WHERE phase IN ('ato', 'continuous', 'atc', 'plo', 'pt')
     GROUP BY symbol
 ),
 totals AS (
@@ -178,7 +178,7 @@ WITH ranked AS (
 SELECT s.symbol, s.phase, s.buy_volume, s.sell_volume, s.neutral_volume
 FROM session_stats AS s LEFT JOIN ranked AS r USING (symbol)
 WHERE s.phase <> 'total' AND s.volume > 0
-ORDER BY r.value_vnd DESC NULLS LAST, s.symbol, list_position(['ato', 'continuous', 'atc', 'pt'], s.phase)
+ORDER BY r.value_vnd DESC NULLS LAST, s.symbol, list_position(['ato', 'continuous', 'atc', 'plo', 'pt'], s.phase)
 """
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -244,15 +244,19 @@ ORDER BY series_order, series, minute
 # (5) Indices
 # ---------------------------------------------------------------------------------------------------------------
 
-#: The latest row with a value per index (VNINDEX, VN30 first), plus the day's high and low.
+#: The latest row with a value per index (VNINDEX, VN30 first), plus the high and low of the frames captured
+#: (not the day's range unless the whole day was captured) and the exchange-time span of those frames.
 INDICES_LAST = """
 WITH v AS (
     SELECT upper(index_id) AS index_id, * EXCLUDE (index_id) FROM indices WHERE value IS NOT NULL
 )
 SELECT index_id, value, prior_value, change, change_pct, advances, declines, no_changes, ceilings, floors,
        advance_ratio, total_value_vnd,
-       max(value) OVER (PARTITION BY index_id) AS day_high,
-       min(value) OVER (PARTITION BY index_id) AS day_low,
+       max(value) OVER (PARTITION BY index_id) AS captured_high,
+       min(value) OVER (PARTITION BY index_id) AS captured_low,
+       min(exch_time) OVER (PARTITION BY index_id)::TIMESTAMP AS captured_from,
+       max(exch_time) OVER (PARTITION BY index_id)::TIMESTAMP AS captured_to,
+       count(*) OVER (PARTITION BY index_id) AS frames,
        exch_time::TIMESTAMP AS as_of
 FROM v
 QUALIFY row_number() OVER (PARTITION BY index_id ORDER BY session DESC, seq DESC) = 1
@@ -442,7 +446,7 @@ FROM g
 ORDER BY list_position(['all', 'rule', 'phase', 'origin', 'origin x rule', 'source'], split),
          origin, source,
          list_position(['quote', 'tick', 'auction', 'none'], rule) NULLS LAST,
-         list_position(['ato', 'continuous', 'atc', 'pt'], phase) NULLS LAST,
+         list_position(['ato', 'continuous', 'atc', 'plo', 'pt'], phase) NULLS LAST,
          rule, phase
 """
 

@@ -271,8 +271,11 @@ def indices(q: Runner, inputs: dict[str, Input]) -> Section:
             Col("change", "Change", fmt_signed_pts),
             Col("change_pct", "Change %", fmt_signed_pct),
             Col("prior_value", "Prior (tham chiếu)", fmt_pts),
-            Col("day_high", "High", fmt_pts),
-            Col("day_low", "Low", fmt_pts),
+            Col("captured_high", "High of the frames captured", fmt_pts),
+            Col("captured_low", "Low of the frames captured", fmt_pts),
+            Col("captured_from", "Frames from", fmt_time),
+            Col("captured_to", "Frames to", fmt_time),
+            Col("frames", "Frames", fmt_num),
             Col("advances", "Advances (tăng)", fmt_num),
             Col("declines", "Declines (giảm)", fmt_num),
             Col("no_changes", "No change (đứng giá)", fmt_num),
@@ -283,7 +286,9 @@ def indices(q: Runner, inputs: dict[str, Input]) -> Section:
             Col("as_of", "As of", fmt_time),
         ],
     )
-    s.note("Advance ratio = advances / (advances + declines).")
+    s.note("Advance ratio = advances / (advances + declines). High and low are those of the index frames captured "
+           "between 'Frames from' and 'Frames to' (exchange time), not the day's range unless the capture covers "
+           "the whole session.")
     series = q(queries.INDICES_SERIES)
     if series.height:
         s.chart(charts.to_div(charts.indices(series), "chart-indices"))
@@ -418,8 +423,8 @@ def quality(q: Runner, inputs: dict[str, Input], day: dt.date) -> Section:
         f"others ({cov['without_vendor_side']:,}) say: {others}. BU = buy-initiated, SD = sell-initiated."
     )
     agreement = q(queries.AGREEMENT)
-    if not agreement.height:
-        s.note("No trade carries a vendor aggressor flag: nothing to compare.", "empty")
+    if not agreement.height or not agreement.row(0, named=True)["n"]:
+        s.note("Agreement: no vendor labels (no trade carries a BU/SD flag), nothing to compare.", "empty")
         return s
     for r in agreement.filter(pl.col("grp") == "KBS tick import / tick").iter_rows(named=True):
         s.note(

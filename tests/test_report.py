@@ -377,6 +377,11 @@ def test_board_indices_basis_alerts(report: tuple[ReportPaths, str, str]) -> Non
     assert md_row(idx, "VN30")["Value"] == "1,305.50"
     assert md_row(idx, "VN30")["Change"] == "+15.50"
     assert md_row(idx, "VNINDEX")["Advance ratio"] == "37.5%"
+    # the range of the frames captured, labelled so, with their span: not the day's high and low
+    vnindex = md_row(idx, "VNINDEX")
+    assert (vnindex["High of the frames captured"], vnindex["Low of the frames captured"]) == ("1,250.00", "1,248.00")
+    assert (vnindex["Frames from"], vnindex["Frames to"], vnindex["Frames"]) == ("09:15:00", "10:00:00", "2")
+    assert "not the day's range" in md
     basis = md_table(md, "Basis per contract")
     front = md_row(basis, "VN30F2503")
     assert front["Front month"] == "yes"
@@ -500,3 +505,13 @@ def test_validation_results_are_shown_when_the_day_was_validated(tmp_path: Path)
     assert "1 of 2 expectations passed; 1 failed" in md
     failed = md_row(md_table(md, "Failed expectations"), "trades")
     assert failed["Expectation"] == "expect_column_values_to_be_between" and failed["Rows failing"] == "2"
+
+
+def test_a_day_without_vendor_labels_says_so_instead_of_nan(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    write_lake(lake)
+    unlabelled = _trades().with_columns(pl.lit(None, pl.String).alias("vendor_side"))
+    _curated(lake, "trades", unlabelled)
+    md = build_report(lake, DAY, tmp_path / "out").markdown.read_text(encoding="utf-8")
+    assert "nan%" not in md and "| nan" not in md
+    assert "no vendor labels" in md

@@ -26,6 +26,7 @@ from live import paths
 from live.publish import SNAPSHOT, next_version, publish
 from live.source import Cursor, Poll, advance, poll, read_all
 from live.store import Checkpoint, LiveStore, _write_json
+from transforms.calendar import market_sessions
 from transforms.incremental import ROW_TABLES, Restatement, initial_state, snapshot_tables, step
 
 log = logging.getLogger("vntrack.tail")
@@ -191,7 +192,21 @@ class TailLoop:
             "open_journals": list(p.journals) if p else [],
             "torn_journals": list(p.torn) if p else [],
             "restarts": sum(1 for e in self.ck.events if e["kind"] == "start") - 1,
+            "market_session": self.market_session(),
         }
+
+    def market_session(self) -> dict | None:
+        """``{"as_of": exchange time (ISO), <exchange>: state}`` at the newest exchange time the day's data reaches
+        (board rows, index rows), by :func:`transforms.calendar.market_sessions`; None before any."""
+        times = [t for t in (
+            self.state.board.get_column("last_exch_time").max() if self.state.board is not None
+            and self.state.board.height else None,
+            self.whole["indices"].get_column("exch_time").max() if self.whole["indices"].height else None,
+        ) if t is not None]
+        if not times:
+            return None
+        as_of = max(times)
+        return {"as_of": as_of.isoformat(), **market_sessions(as_of)}
 
     def _event_kinds(self) -> dict[str, int]:
         """Capture events of the date per kind (C2), re-read only when the set of event files changed."""

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from live.publish import SNAPSHOT, read_snapshot
 from live.store import LiveStore
 from tests.capture_like import CaptureLike, as_session
 from transforms import schemas
+from transforms.calendar import market_sessions
 from transforms.incremental import ROW_TABLES, SNAPSHOT_TABLES
 from transforms.pipeline import run_day
 
@@ -164,6 +165,12 @@ def test_snapshot_contract_c3(lake):
             "reconnects", "watermarks", "batch_ms", "state"} <= set(health)
     assert health["frames_total"] == 3_000 and health["state"] == "running"
     assert health["gaps"] == 1 and health["reconnects"] == 1 and health["open_journals"] == [S1]
+    # the market-session state per exchange at the newest exchange time of the data (docs/analytics.md §12)
+    session = health["market_session"]
+    as_of = datetime.fromisoformat(session["as_of"])
+    assert session == {"as_of": session["as_of"], **market_sessions(as_of)}
+    board = read_snapshot(lake, DAY)[1]["board"]
+    assert as_of >= board["last_exch_time"].max()
     # idle intervals publish a new version whose unchanged tables are hard links, not rewrites
     assert all((vdir / f"{t}.parquet").stat().st_nlink >= 2 for t in SNAPSHOT)
     assert_frame_equal(read_snapshot(lake, DAY)[1]["candles_1m"], run_day(read_raw_with_journal(lake), DAY)["candles_1m"])

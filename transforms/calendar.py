@@ -1,4 +1,5 @@
-"""Trading calendar of the Vietnamese exchanges: holidays, trading days, VN30F expiries and the front month.
+"""Trading calendar of the Vietnamese exchanges: holidays, trading days, VN30F expiries, the front month and the
+market-session state per exchange at a given exchange time.
 
 Pure functions over the dated holiday list shipped in ``transforms/data/holidays.csv``.
 References: design.md §7 (holidays), §5 (front month = nearest expiry, the third Thursday of the month).
@@ -7,11 +8,13 @@ References: design.md §7 (holidays), §5 (front month = nearest expiry, the thi
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 _DATA = Path(__file__).with_name("data")
+_TZ = "Asia/Ho_Chi_Minh"
 
 
 @cache
@@ -101,3 +104,65 @@ def front_month(day: date, override: str | None = None) -> str:
     while futures_expiry(year, month) < day:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return futures_symbol(year, month)
+
+
+# ------------------------------------------------------------------------------------------- market session state
+
+MARKET_SESSION_STATES: tuple[str, ...] = ("pre-open", "ato", "continuous", "lunch", "atc", "plo", "closed")
+"""The states :func:`market_session` returns, in the order of a day."""
+
+MARKET_SESSION_LABELS: dict[str, str] = {
+    "pre-open": "Pre-open (trước giờ)", "ato": "ATO (mở cửa)", "continuous": "Continuous (liên tục)",
+    "lunch": "Lunch break (nghỉ trưa)", "atc": "ATC (đóng cửa)", "plo": "PLO (sau đóng cửa)",
+    "closed": "Closed (đóng cửa)",
+}
+
+MARKET_SESSION_EXCHANGES: tuple[str, ...] = ("HOSE", "HNX", "UPCOM", "DERIVATIVES")
+
+_SCHEDULES: dict[str, tuple[tuple[time, str], ...]] = {
+    # (start, state) in order; before the first start: pre-open (docs/analytics.md §12).
+    "HOSE": ((time(9, 0), "ato"), (time(9, 15), "continuous"), (time(11, 30), "lunch"), (time(13, 0), "continuous"),
+             (time(14, 30), "atc"), (time(14, 45), "closed")),  # 14:45-15:00 put-through only: closed to matching
+    "HNX": ((time(9, 0), "continuous"), (time(11, 30), "lunch"), (time(13, 0), "continuous"), (time(14, 30), "atc"),
+            (time(14, 45), "plo"), (time(15, 0), "closed")),
+    "UPCOM": ((time(9, 0), "continuous"), (time(11, 30), "lunch"), (time(13, 0), "continuous"),
+              (time(15, 0), "closed")),
+    "DERIVATIVES": ((time(8, 45), "ato"), (time(9, 0), "continuous"), (time(11, 30), "lunch"),
+                    (time(13, 0), "continuous"), (time(14, 30), "atc"), (time(14, 45), "closed")),
+}
+
+
+def market_session(exchange: str, at: datetime) -> str:
+    """The market-session state of ``exchange`` at exchange time ``at`` (one of :data:`MARKET_SESSION_STATES`).
+
+    Parameters
+    ----------
+    exchange : ``HOSE``, ``HNX``, ``UPCOM`` or ``DERIVATIVES`` (case-insensitive; ``DER`` too).
+    at : exchange time; naive = Asia/Ho_Chi_Minh wall time, aware = converted to it.
+
+    A pure function of the schedule (docs/analytics.md §12): weekends and holidays are ``closed`` all day; each
+    boundary belongs to the state it starts (HOSE 09:15:00 is ``continuous``).
+
+    Raises
+    ------
+    ValueError : an exchange without a schedule.
+    """
+    key = exchange.strip().upper()
+    key = "DERIVATIVES" if key == "DER" else key
+    schedule = _SCHEDULES.get(key)
+    if schedule is None:
+        raise ValueError(f"no session schedule for exchange {exchange!r}; known: {', '.join(_SCHEDULES)}")
+    if at.tzinfo is not None:
+        at = at.astimezone(ZoneInfo(_TZ)).replace(tzinfo=None)
+    if not is_trading_day(at.date()):
+        return "closed"
+    state = "pre-open"
+    for start, name in schedule:
+        if at.time() >= start:
+            state = name
+    return state
+
+
+def market_sessions(at: datetime) -> dict[str, str]:
+    """:func:`market_session` of every exchange of :data:`MARKET_SESSION_EXCHANGES` at ``at``."""
+    return {e: market_session(e, at) for e in MARKET_SESSION_EXCHANGES}

@@ -11,6 +11,7 @@ from datetime import datetime
 import streamlit as st
 
 from app.data.snapshot import Snapshot
+from transforms.calendar import MARKET_SESSION_EXCHANGES, MARKET_SESSION_LABELS, market_sessions
 
 EMPTY_LAKE = (
     "No market data in the lake yet (chưa có dữ liệu). Start the live loop, or build a finished day: "
@@ -51,6 +52,26 @@ def source_banner(snap: Snapshot) -> None:
                    "open the Replay page to pause or stop")
     else:
         st.caption(f"📁 Finished day (phiên đã đóng) {snap.trading_date}, curated tables{at}")
+    sessions = market_session(snap)
+    if sessions:
+        st.caption(market_session_line(sessions))
+
+
+def market_session(snap: Snapshot) -> dict[str, str] | None:
+    """Market-session state per exchange (``{exchange: state}``, states of ``MARKET_SESSION_STATES``) at the
+    snapshot's exchange time: as the live loop published it in the health object (``market_session``), else
+    computed by :func:`transforms.calendar.market_sessions` at ``snap.as_of``; None without data."""
+    published = snap.health.get("market_session")
+    if snap.kind == "live" and isinstance(published, dict):
+        return {e: s for e, s in published.items() if e in MARKET_SESSION_EXCHANGES}
+    as_of = snap.as_of
+    return market_sessions(as_of) if as_of is not None else None
+
+
+def market_session_line(sessions: dict[str, str]) -> str:
+    """``Market session (phiên): HOSE Continuous (liên tục) · HNX …`` for the page header."""
+    parts = [f"{exchange} {MARKET_SESSION_LABELS.get(state, state)}" for exchange, state in sessions.items()]
+    return "🕘 Market session (phiên): " + " · ".join(parts)
 
 
 def no_data(what: str = "") -> None:

@@ -206,6 +206,7 @@ def test_prefect_down_is_a_warning_not_a_traceback(sim_lake, monkeypatch):
 def test_live_pages_read_the_c3_snapshot(live_lake, monkeypatch):
     at = open_page(live_lake, "board", monkeypatch)
     assert "Live snapshot" in texts(at) and "version 42" in texts(at)
+    assert "Market session (phiên): HOSE " in texts(at)  # the header names each exchange's session state
     board = frame(at)
     assert len(board) == 30
     live = pl.read_parquet(live_lake / "live" / f"date={DAY}" / "snapshot" / "v000000000042" / "board.parquet")

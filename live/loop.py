@@ -20,13 +20,13 @@ from pathlib import Path
 
 import polars as pl
 
-from capture.events import read_events
-from capture.lake import events_day_dir
-from live import paths
+from storage.events import read_events
+from storage.lake import events_day_dir
+from storage import live as paths
 from live.publish import SNAPSHOT, next_version, publish
 from live.source import Cursor, Poll, advance, poll, read_all
 from live.store import Checkpoint, LiveStore, _write_json
-from transforms.calendar import market_sessions
+from market.calendar import market_sessions
 from transforms.incremental import ROW_TABLES, Restatement, initial_state, snapshot_tables, step
 
 log = logging.getLogger("vntrack.tail")
@@ -197,7 +197,7 @@ class TailLoop:
 
     def market_session(self) -> dict | None:
         """``{"as_of": exchange time (ISO), <exchange>: state}`` at the newest exchange time the day's data reaches
-        (board rows, index rows), by :func:`transforms.calendar.market_sessions`; None before any."""
+        (board rows, index rows), by :func:`market.calendar.market_sessions`; None before any."""
         times = [t for t in (
             self.state.board.get_column("last_exch_time").max() if self.state.board is not None
             and self.state.board.height else None,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from transforms.calendar import MARKET_SESSION_STATES, market_session, market_sessions
+from market.calendar import MARKET_SESSION_STATES, market_session, market_sessions
 
 
 def at(hms: str, day: str = "2026-07-20") -> datetime:  # a Monday

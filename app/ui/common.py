@@ -11,7 +11,7 @@ from datetime import datetime
 import streamlit as st
 
 from app.data.snapshot import Snapshot
-from transforms.calendar import MARKET_SESSION_EXCHANGES, MARKET_SESSION_LABELS, market_sessions
+from market.calendar import MARKET_SESSION_EXCHANGES, MARKET_SESSION_LABELS, market_sessions
 
 EMPTY_LAKE = (
     "No market data in the lake yet (chưa có dữ liệu). Start the live loop, or build a finished day: "
@@ -60,7 +60,7 @@ def source_banner(snap: Snapshot) -> None:
 def market_session(snap: Snapshot) -> dict[str, str] | None:
     """Market-session state per exchange (``{exchange: state}``, states of ``MARKET_SESSION_STATES``) at the
     snapshot's exchange time: as the live loop published it in the health object (``market_session``), else
-    computed by :func:`transforms.calendar.market_sessions` at ``snap.as_of``; None without data."""
+    computed by :func:`market.calendar.market_sessions` at ``snap.as_of``; None without data."""
     published = snap.health.get("market_session")
     if snap.kind == "live" and isinstance(published, dict):
         return {e: s for e, s in published.items() if e in MARKET_SESSION_EXCHANGES}

@@ -10,7 +10,7 @@ What is checked (issue 6 "Validation"):
   candles_1m (symbol, minute), session_stats (symbol, phase), foreign_summary and board (symbol);
 * prices within floor and ceiling — trades.price, board.last_price (rows without limits are skipped);
 * positive volumes — trades.volume >= 1, candles_1m.volume >= 1; candles low <= open, close <= high;
-* phases sum to totals — ``session_stats_sums``: per symbol and measure, the sum over ato/continuous/atc/pt
+* phases sum to totals — ``session_stats_sums``: per symbol and measure, the sum over ato/continuous/atc/plo/pt
   equals the ``total`` row, and buy + sell + neutral = volume on every row;
 * cumulative fields non-decreasing — ``foreign_flow_steps``: BuyVol/SellVol/BuyVal/SellVal step between
   consecutive R frames of a symbol (arrival order) >= 0 except on rows flagged ``correction``;
@@ -31,7 +31,7 @@ from datetime import date, datetime, timezone
 
 import polars as pl
 
-from transforms.schemas import DQ_RESULTS, PHASES
+from transforms.schemas import DQ_RESULTS, PHASES, SEVERITIES
 
 log = logging.getLogger("vntrack.flows.validate")
 SESSION_OPEN_S = 8 * 3600 + 45 * 60
@@ -153,7 +153,7 @@ def _suites(tables: dict[str, pl.DataFrame]) -> dict[str, tuple[pl.DataFrame, li
             *nn("session", "seq", "alert_type", "severity", "symbol"),
             E.ExpectColumnValuesToBeInSet(column="alert_type", value_set=[
                 "VOLUME_SPIKE", "PRICE_BREAKOUT", "FOREIGN_ACCELERATION", "BASIS_FLIP"]),
-            E.ExpectColumnValuesToBeInSet(column="severity", value_set=["WARNING", "CRITICAL"]),
+            E.ExpectColumnValuesToBeInSet(column="severity", value_set=list(SEVERITIES)),
         ]),
         "board": (t["board"], [*nn("trading_date", "symbol"), unique("symbol"), ge("ceiling", "last_price"),
                                ge("last_price", "floor")]),

@@ -27,7 +27,10 @@ Phase = Literal["ato", "continuous", "atc", "plo", "pt"]
 AggressorSide = Literal["buy", "sell", "neutral"]
 TradeSource = Literal["X-TRADE", "X", "B"]
 AlertType = Literal["VOLUME_SPIKE", "PRICE_BREAKOUT", "FOREIGN_ACCELERATION", "BASIS_FLIP"]
-Severity = Literal["WARNING", "CRITICAL"]
+Severity = Literal["INFO", "WARNING", "CRITICAL"]
+SEVERITIES: tuple[str, ...] = ("INFO", "WARNING", "CRITICAL")
+"""Alert severity levels, least urgent first (docs/analytics.md §9): the seed's three levels. No rule raises INFO
+yet (the seed's four alert types were WARNING or CRITICAL too); the level is accepted end to end."""
 
 PHASES: tuple[str, ...] = ("ato", "continuous", "atc", "plo", "pt")
 SESSION_STATS_PHASES: tuple[str, ...] = (*PHASES, "total")

@@ -6,6 +6,7 @@ import streamlit as st
 from app import data
 from app.ui import shaping
 from app.ui.common import header, no_data, source_banner
+from transforms.schemas import SEVERITIES
 
 header("Alerts (Cảnh báo)",
        "VOLUME_SPIKE (khối lượng đột biến): a trade > 3x the 20-minute mean; PRICE_BREAKOUT: a trade at the ceiling "
@@ -26,8 +27,8 @@ def live_alerts() -> None:
         return
     f1, f2, f3 = st.columns(3)
     types = f1.multiselect("Type (loại)", sorted(alerts["alert_type"].unique().to_list()), key="alert_types")
-    severities = f2.multiselect("Severity (mức độ)", sorted(alerts["severity"].unique().to_list()),
-                                key="alert_severities")
+    severities = f2.multiselect("Severity (mức độ)", list(SEVERITIES), key="alert_severities",
+                                help="INFO (thông tin tham khảo), WARNING (cần chú ý), CRITICAL (nghiêm trọng)")
     symbols = f3.multiselect("Symbol (mã)", sorted(alerts["symbol"].unique().to_list()), key="alert_symbols")
     shown = alerts
     for col, chosen in (("alert_type", types), ("severity", severities), ("symbol", symbols)):

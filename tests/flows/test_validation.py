@@ -84,3 +84,14 @@ def test_a_failed_expectation_degrades_or_blocks_the_day(policy, prepared, tmp_p
         steps.load(lake, SIM_DAY, target, on_failure="degrade", **info)
         days = WarehouseReader(target).days()
         assert days["status"].to_list() == ["degraded"] and days["dq_failed"].to_list() == [2]
+
+
+def test_every_severity_level_of_the_seed_is_accepted(curated):
+    t = dict(curated)
+    alerts = t["alerts"]
+    assert alerts.height >= 3
+    levels = pl.Series(["INFO", "WARNING", "CRITICAL"] * (alerts.height // 3 + 1)).head(alerts.height)
+    t["alerts"] = alerts.with_columns(levels.alias("severity"))
+    assert not {f for f in _failures(t) if f[0] == "alerts"}
+    t["alerts"] = alerts.with_columns(pl.lit("NOTICE").alias("severity"))
+    assert ("alerts", "expect_column_values_to_be_in_set", "severity") in _failures(t)

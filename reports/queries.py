@@ -219,8 +219,12 @@ ORDER BY net_val_vnd DESC, sector
 #: sum of ``net_val_vnd`` over minutes is the cumulative net.
 FOREIGN_CUMULATIVE = """
 WITH per_minute AS (
-    SELECT symbol, date_trunc('minute', exch_time)::TIMESTAMP AS minute, sum(net_val_vnd) AS net_val_vnd
-    FROM foreign_flow
+    SELECT symbol, date_trunc('minute', exch_time)::TIMESTAMP AS minute, sum(level_change) AS net_val_vnd
+    FROM (  -- the net level's change; a symbol's first R row (its baseline) adds its whole level
+        SELECT symbol, exch_time,
+               cum_net_val_vnd - coalesce(lag(cum_net_val_vnd) OVER (PARTITION BY symbol ORDER BY session, seq), 0)
+                   AS level_change
+        FROM foreign_flow)
     GROUP BY ALL
 ),
 top AS (

@@ -155,10 +155,14 @@ FOREIGN_BY_SECTOR = [
          net_val_vnd=5_000_000_000, net_vol=50_000),
 ]
 FOREIGN_FLOW = [
-    dict(session="s1", seq=20, exch_time=_t("09:30:10"), symbol="FPT", net_val_vnd=3_000_000_000, net_vol=30_000),
-    dict(session="s1", seq=21, exch_time=_t("09:45:00"), symbol="VNM", net_val_vnd=-2_000_000_000, net_vol=-29_000),
-    dict(session="s1", seq=22, exch_time=_t("10:00:00"), symbol="FPT", net_val_vnd=2_000_000_000, net_vol=20_000),
-    dict(session="s1", seq=23, exch_time=_t("10:30:00"), symbol="HPG", net_val_vnd=1_000_000_000, net_vol=35_000),
+    dict(session="s1", seq=20, exch_time=_t("09:30:10"), symbol="FPT", net_val_vnd=3_000_000_000, net_vol=30_000,
+         cum_net_val_vnd=3_000_000_000),
+    dict(session="s1", seq=21, exch_time=_t("09:45:00"), symbol="VNM", net_val_vnd=-2_000_000_000, net_vol=-29_000,
+         cum_net_val_vnd=-2_000_000_000),
+    dict(session="s1", seq=22, exch_time=_t("10:00:00"), symbol="FPT", net_val_vnd=2_000_000_000, net_vol=20_000,
+         cum_net_val_vnd=5_000_000_000),
+    dict(session="s1", seq=23, exch_time=_t("10:30:00"), symbol="HPG", net_val_vnd=0, net_vol=0,
+         cum_net_val_vnd=1_000_000_000),  # HPG's first R row: a baseline, its level counts, not as flow
 ]
 
 # Indices: VN30 last 1,305.5 (prior 1,290: +15.5); VNINDEX last 1,248 with 150 up / 250 down -> ratio 0.375.

@@ -67,12 +67,20 @@ WHERE trading_date = $day
 ORDER BY net_val_vnd DESC, symbol
 """
 
-#: Market-wide cumulative foreign net value through $day, one row per minute (VND).
+#: Market-wide foreign net value of $day, one row per minute (VND): ``net_val_vnd`` = the flow in the minute,
+#: ``cum_net_val_vnd`` = the net level reached (the symbols' ``cum_net_val_vnd`` summed; a symbol's first R row
+#: adds its whole level, docs/analytics.md §6), so the last minute equals the foreign summary's net.
 FOREIGN_BY_MINUTE = """
+WITH f AS (
+    SELECT exch_time, net_val_vnd,
+           cum_net_val_vnd - coalesce(lag(cum_net_val_vnd) OVER (PARTITION BY symbol ORDER BY session, seq), 0)
+               AS level_change
+    FROM foreign_flow
+    WHERE trading_date = $day
+)
 SELECT date_trunc('minute', exch_time) AS minute, sum(net_val_vnd) AS net_val_vnd,
-       sum(sum(net_val_vnd)) OVER (ORDER BY date_trunc('minute', exch_time)) AS cum_net_val_vnd
-FROM foreign_flow
-WHERE trading_date = $day
+       sum(sum(level_change)) OVER (ORDER BY date_trunc('minute', exch_time)) AS cum_net_val_vnd
+FROM f
 GROUP BY 1
 ORDER BY 1
 """

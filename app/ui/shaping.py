@@ -34,12 +34,17 @@ def top_foreign(summary: pl.DataFrame, side: str) -> pl.DataFrame:
 
 
 def cumulative_net_by_minute(flow: pl.DataFrame) -> pl.DataFrame:
-    """minute, net_bn (market net foreign value in the minute), cum_net_bn (running sum), from ``foreign_flow``."""
+    """minute, net_bn (market net foreign flow in the minute), cum_net_bn (the market's net level reached: the
+    symbols' ``cum_net_val_vnd`` summed, a first R row adding its whole level, docs/analytics.md §6), from
+    ``foreign_flow`` in arrival order."""
+    level_change = pl.col("cum_net_val_vnd") - pl.col("cum_net_val_vnd").shift(1).over("symbol").fill_null(0)
     return (
-        flow.group_by(pl.col("exch_time").dt.truncate("1m").alias("minute")).agg(pl.col("net_val_vnd").sum())
+        flow.sort("session", "seq", maintain_order=True).with_columns(level_change.alias("_level"))
+        .group_by(pl.col("exch_time").dt.truncate("1m").alias("minute"))
+        .agg(pl.col("net_val_vnd").sum(), pl.col("_level").sum())
         .sort("minute")
         .select("minute", (pl.col("net_val_vnd") / 1e9).alias("net_bn"),
-                (pl.col("net_val_vnd").cum_sum() / 1e9).alias("cum_net_bn"))
+                (pl.col("_level").cum_sum() / 1e9).alias("cum_net_bn"))
     )
 
 

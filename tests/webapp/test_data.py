@@ -156,7 +156,11 @@ def test_history_reads_the_curated_tables(sim_lake, history):
 def test_history_series_match_the_tables(sim_lake, history):
     summary, minutes = history.foreign_history(DAY)
     flow = lake_io.read_curated(sim_lake, DAY, "foreign_flow")
-    assert minutes["cum_net_val_vnd"][-1] == flow["net_val_vnd"].sum() == summary["net_val_vnd"].sum()
+    # the cumulative line is the net level: it ends at the summary's net, baselines (first R rows) included
+    last_levels = flow.sort("session", "seq").group_by("symbol").agg(pl.col("cum_net_val_vnd").last())
+    assert minutes["cum_net_val_vnd"][-1] == last_levels["cum_net_val_vnd"].sum() == summary["net_val_vnd"].sum()
+    baselines = flow.sort("session", "seq").group_by("symbol").agg(pl.col("cum_net_val_vnd").first())
+    assert flow["net_val_vnd"].sum() == summary["net_val_vnd"].sum() - baselines["cum_net_val_vnd"].sum()
     idx = history.index_history(DAY)
     vn30 = lake_io.read_curated(sim_lake, DAY, "indices").filter(pl.col("index_id") == "VN30").sort("session", "seq")
     assert idx.filter(pl.col("index_id") == "VN30")["value"][-1] == vn30["value"][-1]
@@ -244,3 +248,16 @@ def test_an_incomplete_warehouse_falls_back_to_the_lake(sim_lake, tmp_path):
 
     path = _warehouse(sim_lake, tmp_path / "lake", ["trades"])
     assert not isinstance(open_history(path.parent), WarehouseHistory)
+
+
+def test_cumulative_foreign_line_is_the_net_level_of_a_mid_day_capture():
+    """A capture that starts at 10:00 with high levels: the line starts at the levels already reached (baselines)
+    and ends at the summary's net, while the per-minute bars are flow only."""
+    from tests.frames import sparse_r_capture_with_restart
+    from transforms.pipeline import run_day
+
+    out = run_day(sparse_r_capture_with_restart(), date(2026, 7, 22))
+    cum = shaping.cumulative_net_by_minute(out["foreign_flow"])
+    net = out["foreign_summary"]["net_val_vnd"].sum()
+    assert round(cum["cum_net_bn"][-1] * 1e9) == net
+    assert round(cum["net_bn"].sum() * 1e9) == out["foreign_flow"]["net_val_vnd"].sum() != net

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
+from market.clock import VN_TZ, today_vn  # noqa: F401  (the flows' clock)
 from market.calendar import is_trading_day, previous_trading_day
 from storage.settings import Settings
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def flow_settings() -> Settings:
     """A fresh :class:`Settings` from the environment, read when a flow run starts (deployments, workers and
     ``vntrack serve`` pass configuration through the environment)."""
     return Settings()
-
-
-def today_vn() -> date:
-    """Today's date in Asia/Ho_Chi_Minh (the trading date a scheduled run works on)."""
-    return datetime.now(VN_TZ).date()
 
 
 def non_trading_reason(day: date) -> str | None:

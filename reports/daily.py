@@ -20,7 +20,8 @@ from typing import NamedTuple
 import duckdb
 import jinja2
 
-from reports import charts, queries, sections
+from market.clock import SET_TIMEZONE
+from reports import charts, sections
 from reports.inputs import Input, Runner, register_inputs
 from transforms import schemas
 
@@ -60,7 +61,7 @@ def build_report(lake: Path, day: dt.date, out_dir: Path) -> ReportPaths:
     """
     con = duckdb.connect(":memory:")
     try:
-        con.execute(queries.SET_TIMEZONE)
+        con.execute(SET_TIMEZONE)
         inputs = register_inputs(con, Path(lake), day)
         q = Runner(con)
         parts = [

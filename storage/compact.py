@@ -155,7 +155,7 @@ def compact_day(lake: Path, day: date, *, max_rows: int = 1_000_000) -> Compacti
             if p.name not in old_names:
                 log.warning("segment %s was sealed during compaction: carried over", p.name)
                 os.link(p, live / p.name)  # numbers above the old maximum: never a name of the new set
-        lake_io._fsync_dir(live.parent)
+        lake_io.fsync_dir(live.parent)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return CompactionResult(day, len(segments), written, rows, True)

@@ -19,7 +19,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from storage.lake import COMPRESSION, _atomic_write, events_day_dir
+from storage.lake import COMPRESSION, atomic_write, events_day_dir
 from storage.schemas import EVENT, EVENT_KINDS, EVENT_PL
 
 _EVENT_FILE = re.compile(r"^(?P<session>.+)-(?P<n>\d{6,})\.parquet$")
@@ -73,7 +73,7 @@ def write_events(lake: Path, day: date, session: str, rows: Iterable[Mapping]) -
     for _ in range(100):
         path = events_path(lake, day, session, _next_number(lake, day, session))
         try:
-            return _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION),
+            return atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION),
                                  overwrite=False)
         except FileExistsError:  # a racing writer of the same session took the number
             continue

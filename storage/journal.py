@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from storage.lake import _fsync_dir, next_segment, raw_segments, validate_raw_table, write_raw_segment
+from storage.lake import fsync_dir, next_segment, raw_segments, validate_raw_table, write_raw_segment
 from storage.schemas import RAW_FRAME
 
 SUFFIX = ".arrows"
@@ -93,7 +93,7 @@ class JournalWriter:
         if self.path.exists():
             raise FileExistsError(f"{self.path} exists: recover the crashed session's journal before writing one")
         self._sink, self._writer = self._create(self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self.rows = 0
         self.bytes = self._sink.tell()
 
@@ -132,7 +132,7 @@ class JournalWriter:
         sink, writer = self._create(tmp)
         os.fsync(sink.fileno())
         os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self._writer.close()
         self._sink.close()
         self._sink, self._writer = sink, writer
@@ -146,7 +146,7 @@ class JournalWriter:
             self._sink.close()
         if delete:
             self.path.unlink(missing_ok=True)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
 
 
 @dataclass(frozen=True)
@@ -262,5 +262,5 @@ def recover_journal(lake: Path, path: Path) -> Recovery:
             sealed = table.num_rows
             last_seq = int(table.column("seq")[-1].as_py())
     path.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return Recovery(session, read.trading_date, sealed, segment, read.torn, last_seq)

@@ -19,7 +19,8 @@ from typing import Literal
 
 import polars as pl
 
-TZ = "Asia/Ho_Chi_Minh"
+from market.clock import TZ
+from ssi.channels import CHANNEL_TYPES
 EXCH_TIME = pl.Datetime("us", TZ)
 
 Rule = Literal["quote", "tick", "auction", "none"]
@@ -31,7 +32,7 @@ Severity = Literal["WARNING", "CRITICAL"]
 
 PHASES: tuple[str, ...] = ("ato", "continuous", "atc", "pt")
 SESSION_STATS_PHASES: tuple[str, ...] = (*PHASES, "total")
-CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "X", "R", "MI", "B", "F", "OL")
+CHANNELS: tuple[str, ...] = CHANNEL_TYPES
 
 # Columns every parsed table starts with: where the row came from and when it happened.
 FRAME_KEY: dict[str, pl.DataType] = {
@@ -452,6 +453,24 @@ BOARD = pl.Schema(
     }
 )
 
+BOOK_TOP = pl.Schema(
+    {
+        "session": pl.String,
+        "seq": pl.UInt64,
+        "trading_date": pl.Date,
+        "exch_time": EXCH_TIME,
+        "symbol": pl.String,
+        "exchange": pl.String,
+        "source": pl.String,  # X-QUOTE | X
+        "best_bid": pl.Float64,  # VND (index points for VN30F)
+        "best_bid_vol": pl.Int64,  # shares / contracts
+        "best_ask": pl.Float64,
+        "best_ask_vol": pl.Int64,
+        "trading_session": pl.String,
+    }
+)
+"""Best bid / ask of every X-QUOTE and X frame (``transforms.book.book_top``), in arrival order."""
+
 DQ_RESULTS = pl.Schema(
     {
         "trading_date": pl.Date,
@@ -480,6 +499,7 @@ CURATED: dict[str, pl.Schema] = {
     "alerts": ALERTS,
     "candles_1m": CANDLES_1M,
     "board": BOARD,
+    "book_top": BOOK_TOP,
 }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-TZ = "Asia/Ho_Chi_Minh"
+from market.clock import TZ
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_CHANNELS = "X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL"
+from ssi.channels import DEFAULT_SUBSCRIPTION
+
+DEFAULT_CHANNELS = DEFAULT_SUBSCRIPTION
 """Every channel the analytics read (docs/analytics.md): trades, books, foreign room, indices, bars, status."""
 
 Source = Literal["ssi", "feed"]

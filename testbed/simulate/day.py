@@ -35,11 +35,12 @@ from testbed.simulate.quotes import POST_ORD
 from testbed.simulate.snapshots import snapshot_tables
 from testbed.simulate.trades import PT
 from testbed.simulate.universe import UNIVERSES, UniverseName
+from ssi.channels import ANALYTICS_CHANNELS
 from market.calendar import covered_years, holidays, is_trading_day, next_trading_day
 
-CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "B", "R", "MI", "F", "X")
-"""Channels the simulator writes (ssi-wire.md §1.4 names)."""
-DEFAULT_CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "B", "R", "MI", "F")
+CHANNELS: tuple[str, ...] = (*ANALYTICS_CHANNELS, "X")
+"""Channels the simulator writes (docs/ssi-wire.md names)."""
+DEFAULT_CHANNELS: tuple[str, ...] = ANALYTICS_CHANNELS
 """Written unless ``channels`` says otherwise; X (the combined snapshot) only on request."""
 SEGMENT_FRAMES = 250_000
 MI_SUB_NS = 999_000_000

@@ -19,7 +19,7 @@ from transforms.reference import run_reference
 
 DAY = date(2026, 7, 20)
 TD = "20/07/2026"
-REAL = Path("/work/shared/data/real/ssi")
+REAL = Path(__file__).with_name("fixtures") / "ssi"  # the real SSI recordings (tests/fixtures/README.md)
 
 
 # --------------------------------------------------------------------------------------------------- helpers

@@ -1,7 +1,7 @@
 """The scalar reference (transforms/reference) against hand-computed values of every docs/analytics.md rule.
 
 Frames are built wire-exact: payload = json.dumps({"DataType": dt, "Content": json.dumps(content)}), so each case
-goes through the same three JSON layers as the live feed (ssi-wire.md §1.3).
+goes through the same three JSON layers as the live feed (docs/ssi-wire.md §1.3).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 ``step(state, batch) -> (state, outputs)`` calls the same transform functions as
 :func:`transforms.pipeline.run_day` over the batch plus the few earlier rows each rule can still reach (its
 *context*), keeps the new rows' outputs, and combines the snapshot tables from carried aggregates. The defining
-property (design.md §6): for any split of a day into consecutive batches, the concatenated row outputs and the
-final snapshot equal ``run_day`` row for row (tests/test_incremental.py).
+property (docs/architecture.md §5): for any split of a day into consecutive batches, the concatenated row
+outputs and the final snapshot equal ``run_day`` row for row (tests/test_incremental.py).
 """
 
 from transforms.incremental.state import LiveState, initial_state, state_from_tables, state_tables

@@ -20,7 +20,7 @@ def non_trading_reason(day: date) -> str | None:
     """Why ``day`` has no session (weekend or a holiday of ``market/calendar.py``), or None on a trading day.
 
     The schedules in prefect.yaml fire on weekdays; this guard makes a run on a holiday a no-op (Completed, with
-    the reason), so the holiday list lives in one place (transforms/data) and never needs a re-deploy.
+    the reason), so the holiday list lives in one place (market/data/holidays.csv) and never needs a re-deploy.
     """
     if is_trading_day(day):
         return None

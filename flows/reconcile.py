@@ -1,6 +1,6 @@
 """``reconcile_day``: how complete is the capture? Captured per-symbol totals vs SSI's REST DailyStockPrice.
 
-Compared per symbol (docs/ssi-wire.md, REST DailyStockPrice; field names as testbed/feed/totals.py and SSI's Java client spell them):
+Compared per symbol (docs/ssi-wire.md §4; field names as testbed/feed/totals.py and SSI's Java client spell them):
 
 ==========================  =====================================================  ==========================
 measure                     captured (curated tables of the date)                 REST (DailyStockPrice)

@@ -1,4 +1,4 @@
-"""``vntrack tail``: the micro-batch loop over one trading date (design.md §6, contract C3).
+"""``vntrack tail``: the micro-batch loop over one trading date (docs/architecture.md §5, contract C3).
 
 Every interval: read what is durable since the cursor (:mod:`live.source`), run one engine step
 (:func:`transforms.incremental.step`), commit parts + state + checkpoint (:mod:`live.store`), publish the

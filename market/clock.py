@@ -1,7 +1,7 @@
 """Exchange time of SSI frames: ``TradingDate`` (dd/mm/yyyy) + ``Time`` (HH:MM:SS) in Vietnam time.
 
 Vietnam (Asia/Ho_Chi_Minh, ICT) is UTC+7 all year, without daylight saving, so a fixed offset is exact and needs
-no tz database. References: design.md §4; ssi-wire.md §1.5.
+no tz database. References: docs/architecture.md §4; docs/ssi-wire.md §1.5.
 """
 
 from __future__ import annotations

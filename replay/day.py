@@ -2,7 +2,7 @@
 
 The one place a day is built: ``vntrack replay``, the Prefect rebuild (``flows.steps``), backfill and the live
 loop's verification all come here, and the analytics are the one composition ``transforms.pipeline.run_day``
-(the live loop's step over the whole day; docs/architecture.md, "One logic, two speeds").
+(the live loop's step over the whole day; docs/architecture.md §5).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``vntrack replay --verify``: a day's live outputs against a fresh batch run (design.md §6).
+"""``vntrack replay --verify``: a day's live outputs against a fresh batch run (docs/architecture.md §5).
 
 The live side is what ``vntrack tail`` committed (row tables, from the checkpoint) and published (the snapshot
 tables of its last snapshot); the batch side is ``run_day`` over the day's sealed raw segments.

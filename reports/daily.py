@@ -8,7 +8,7 @@ lays them out (``reports/layout.py``) and renders ``reports/templates/report.{ht
 The HTML embeds plotly.js once, inline, and nothing is fetched at view time. The Markdown has the same numbers
 as tables, without charts. A missing or empty input never fails the report: its section says so.
 
-References: design.md §3 (lake), §5 (analytics), §7 (board colours); docs/analytics.md; transforms/schemas.py.
+References: docs/architecture.md §3 (lake); docs/analytics.md; docs/market.md §10 (colours); transforms/schemas.py.
 """
 
 from __future__ import annotations

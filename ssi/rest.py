@@ -2,7 +2,7 @@
 
 ``POST {rest_url}api/v2/Market/AccessToken`` with body ``{"consumerID", "consumerSecret"}`` answers
 ``{"status": 200, "message": "Success", "data": {"accessToken": "<JWT>"}}``; any other status, in the body or the
-HTTP code, is a refusal of the credentials (docs/ssi-wire.md, "REST"). The token, and the consumer secret, never
+HTTP code, is a refusal of the credentials (docs/ssi-wire.md §4). The token, and the consumer secret, never
 appear in a repr, a log line or an exception message.
 """
 

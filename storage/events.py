@@ -1,11 +1,11 @@
 """Capture events in the lake: connect, subscribe, disconnect, reconnect, gap, server error, heartbeat timeout.
 
-Layout (design.md §3): ``lake/events/date=YYYY-MM-DD/<session>-<n:06d>.parquet``, schema
+Layout (docs/architecture.md §3): ``lake/events/date=YYYY-MM-DD/<session>-<n:06d>.parquet``, schema
 ``storage.schemas.EVENT``. Events are rare; each call of :func:`write_events` publishes one small file atomically
 (the capture daemon writes them when it seals a segment, and at once for a disconnect or a gap). ``detail`` is a
 JSON object string, e.g. a gap: ``{"start_ns": ..., "end_ns": ..., "reason": "..."}``.
 
-References: design.md §3 (events/); issue "capture daemon" (liveness).
+References: docs/architecture.md §3 (events/); issue "capture daemon" (liveness).
 """
 
 from __future__ import annotations

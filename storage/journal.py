@@ -1,6 +1,6 @@
 """The open segment of a capture session: an append-only Arrow IPC stream journal, and its recovery.
 
-Layout (design.md §3): ``lake/raw/_open/<session>.arrows``. The journal is an Arrow IPC *stream* whose schema is
+Layout (docs/architecture.md §3): ``lake/raw/_open/<session>.arrows``, an Arrow IPC *stream* whose schema is
 ``storage.schemas.RAW_FRAME`` with the metadata ``trading_date=YYYY-MM-DD``; every flush appends one record batch.
 The capture daemon seals the journal's rows into the next Parquet segment
 (``raw/date=D/<session>-<segment>.parquet``, :func:`storage.lake.write_raw_segment`) and then restarts the journal
@@ -14,7 +14,7 @@ holds yet and deletes the journal.
 
 Only pyarrow and the lake module; no clocks, no settings.
 
-References: design.md §3 (raw/_open), §4 (arrival order); issue "capture daemon" (durability).
+References: docs/architecture.md §3 (raw/_open), §4 (arrival order); issue "capture daemon" (durability).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The lake on disk: one function per path, and atomic Parquet reads and writes.
 
-Layout (design.md §3; the root is ``Settings.lake``, default ``./lake``)::
+Layout (docs/architecture.md §3; the root is ``Settings.lake``, default ``./lake``)::
 
     raw/date=YYYY-MM-DD/<session>-<segment:06d>.parquet   sealed raw segments (zstd), append-only
     events/date=YYYY-MM-DD/...                            capture events
@@ -260,7 +260,7 @@ def write_raw_segment(lake: Path, day: date, session: str, segment: int, table: 
     Raises
     ------
     ValueError : see :func:`validate_raw_table`.
-    FileExistsError : the segment exists already (append-only, design.md §3).
+    FileExistsError : the segment exists already (append-only, docs/architecture.md §3).
     """
     validate_raw_table(table, session)
     path = raw_segment_path(lake, day, session, segment)

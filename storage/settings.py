@@ -1,6 +1,6 @@
 """Project configuration: one frozen settings object from the environment / ``.env`` (prefix ``VNTRACK_``).
 
-SSI credentials come from ``SSI_CONSUMER_ID`` / ``SSI_CONSUMER_SECRET`` (design.md §1); they are secrets,
+SSI credentials come from ``SSI_CONSUMER_ID`` / ``SSI_CONSUMER_SECRET`` (docs/architecture.md §9); they are secrets,
 never logged and never written to any file the project produces.
 """
 

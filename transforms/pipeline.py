@@ -2,7 +2,7 @@
 
 There is one composition of the analytics: the micro-batch step (:func:`transforms.incremental.step`). A day is
 that step over all of the day's frames from the state before its first frame, so a table added to the step appears
-live, replayed and rebuilt alike (docs/architecture.md, "One logic, two speeds"). No I/O.
+live, replayed and rebuilt alike (docs/architecture.md §5). No I/O.
 """
 
 from __future__ import annotations

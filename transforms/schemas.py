@@ -3,7 +3,7 @@
 Parsed tables (one row per SSI frame, wire field names in snake_case) and curated tables (the analytics)
 are Polars schemas; writers and readers look them up here and never infer them.
 
-Conventions (design.md §4, ssi-wire.md §2):
+Conventions (docs/architecture.md §4, docs/ssi-wire.md §2, docs/market.md §1):
 
 * ``session`` (str) + ``seq`` (u64) identify the raw frame a row came from; ordering by them is arrival order.
 * ``exch_time`` is the exchange time ``TradingDate`` + ``Time`` in Asia/Ho_Chi_Minh, one-second resolution.

@@ -10,7 +10,7 @@ copy of the date (if any) stays, and the retry starts from scratch.
 DuckDB: the same replace-a-date semantics from Arrow (``DELETE`` + ``INSERT ... SELECT`` from the registered
 frame) in one transaction; writers of one file take turns through ``duckdb_writer_lock``.
 
-References: issue 6 "Loading uses COPY (binary) in one transaction per date"; stack-notes.md (COPY speeds).
+References: issue 6 "Loading uses COPY (binary) in one transaction per date"; docs/operations.md §6.
 """
 
 from __future__ import annotations

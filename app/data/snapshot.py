@@ -210,7 +210,7 @@ def latest_snapshot(lake: Path) -> Snapshot | None:
 
 
 def exch_datetime(day: date, hhmmss: str) -> datetime:
-    """Exchange time ``day`` + ``HH:MM:SS`` in Asia/Ho_Chi_Minh (docs/architecture.md, time and order)."""
+    """Exchange time ``day`` + ``HH:MM:SS`` in Asia/Ho_Chi_Minh (docs/architecture.md §4)."""
     from zoneinfo import ZoneInfo
 
     return datetime.combine(day, datetime.strptime(hhmmss, "%H:%M:%S").time(), tzinfo=ZoneInfo(TZ))

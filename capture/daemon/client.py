@@ -1,6 +1,6 @@
 """SSI FastConnect Data v2 streaming, the client side: access token, classic SignalR 1.5 negotiate + connect.
 
-What the official clients do (docs/ssi-wire.md, the hub and its handshake), without their
+What the official clients do (docs/ssi-wire.md §1.1-1.2), without their
 gaps (the SDK prints the bearer token and never reconnects):
 
 1. ``POST {rest_url}api/v2/Market/AccessToken`` body ``{"consumerID","consumerSecret"}`` ->
@@ -119,5 +119,5 @@ async def open_socket(stream_url: str, negotiation: Negotiation, token: AccessTo
 
 
 def switch_channels(channels: str, invocation: int) -> str:
-    """The ``SwitchChannels`` invocation frame (docs/ssi-wire.md, SwitchChannels)."""
+    """The ``SwitchChannels`` invocation frame (docs/ssi-wire.md §1.2)."""
     return json.dumps({"H": HUB, "M": "SwitchChannels", "A": [channels], "I": invocation}, separators=(",", ":"))

@@ -3,7 +3,7 @@
 SSI credentials are not here: they are ``SSI_CONSUMER_ID`` / ``SSI_CONSUMER_SECRET`` of the project settings
 (``storage.settings.Settings``, SecretStr), passed to the daemon beside this object, never logged.
 
-Defaults point at the real SSI FastConnect Data v2 servers (ssi-wire.md §1.1); tests and the demo point both URLs
+Defaults point at the real SSI FastConnect Data v2 servers (docs/ssi-wire.md §1.1); tests and the demo point both URLs
 at a local ``vntrack feed``.
 """
 
@@ -54,7 +54,7 @@ class CaptureSettings(BaseSettings):
     rest_url : base of SSI's REST API (AccessToken), with a trailing ``/``.
     stream_url : base of SSI's SignalR hub (``{stream_url}v2.0/signalr``), with a trailing ``/``; a local feed
         accepts a ``/fault/<spec>/`` prefix here.
-    channels : the ``SwitchChannels`` string (ssi-wire.md §1.4), sent again after every reconnect.
+    channels : the ``SwitchChannels`` string (docs/ssi-wire.md §1.4), sent again after every reconnect.
     source : the raw ``source`` column; None = ``ssi`` when the stream host is SSI's (``*.ssi.com.vn``), else
         ``feed``.
     trading_date : the date partition of the first session; None = today in Asia/Ho_Chi_Minh (or the next

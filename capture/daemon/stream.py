@@ -13,7 +13,7 @@ One :class:`Streamer` keeps one hub connection alive for the whole run:
 * refused credentials (:class:`~ssi.rest.AuthRefused`) and a refused subscription
   (:class:`SubscriptionRefused`) end the run: no retry storm.
 
-References: ssi-wire.md §1.2 (handshake, frames), §1.4 (channels); issue "capture daemon" (liveness).
+References: docs/ssi-wire.md §1.2 (handshake, frames), §1.4 (channels); issue "capture daemon" (liveness).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def test_migrations_are_versioned_idempotent_and_report_the_flavour(pg_factory, 
         assert migrate(target) == []
         st = status(target)
         assert (st.flavor, st.applied, st.pending, st.days) == (flavour, ["0001_initial"], [], 0)
-    assert status(pg).timescale_available is False  # no TimescaleDB build on this machine (stack-notes.md)
+    assert status(pg).timescale_available is False  # no TimescaleDB build on this machine (docs/operations.md §6)
 
 
 def test_warehouse_tables_carry_the_curated_schemas():

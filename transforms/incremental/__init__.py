@@ -3,7 +3,7 @@
 ``step(state, batch) -> (state, outputs)`` runs the transforms over the batch plus the few earlier rows each rule
 can still reach (its *context*), keeps the new rows' outputs, and combines the snapshot tables from carried
 aggregates. :func:`transforms.pipeline.run_day` is one step over the whole day. The defining property
-(docs/architecture.md, "One logic, two speeds"): for any split of a day into consecutive batches, the concatenated
+(docs/architecture.md §5): for any split of a day into consecutive batches, the concatenated
 row outputs and the final snapshot equal ``run_day`` row for row (tests/test_incremental.py).
 """
 

@@ -1,5 +1,4 @@
-"""``step(state, batch)``: one micro-batch of raw frames through the day's analytics (docs/architecture.md,
-"One logic, two speeds").
+"""``step(state, batch)``: one micro-batch of raw frames through the day's analytics (docs/architecture.md §5).
 
 This is the one composition of the analytics: :func:`transforms.pipeline.run_day` is this step over a whole day
 from the initial state. Each rule is computed by its transform over the batch plus the

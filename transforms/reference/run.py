@@ -36,7 +36,7 @@ def run_reference(
 
     Parameters
     ----------
-    raw : raw frame records (design.md §3): session str, seq u64, recv_ns i64, data_type str (nullable),
+    raw : raw frame records (docs/architecture.md §3): session str, seq u64, recv_ns i64, data_type str (nullable),
         payload str, cursor str, source str. Any order; processed in ``(session, seq)`` order.
     trading_date : the lake partition date, used for frames without ``TradingDate``.
     futures_override : a VN30F contract to treat as the front month (``VNTRACK_FUTURES_OVERRIDE``).
@@ -47,7 +47,7 @@ def run_reference(
     ``index``, ``bar``, ``status``, ``odd_lot``; schemas ``schemas.PARSED``), ``quarantine``
     (``schemas.QUARANTINE``) and every curated table of ``schemas.CURATED``.
 
-    References: docs/analytics.md (every rule); design.md §3-§5.
+    References: docs/analytics.md (every rule); docs/architecture.md §3-§5.
     """
     frames = sorted(
         zip(raw["session"].to_list(), raw["seq"].to_list(), raw["recv_ns"].to_list(),

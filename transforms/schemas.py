@@ -255,14 +255,19 @@ PARSED: dict[str, tuple[str, pl.Schema]] = {
 # Curated tables: the analytics (docs/analytics.md gives every rule exactly).
 # ---------------------------------------------------------------------------------------------------------------
 
+SYMBOL_ROW_KEY: dict[str, pl.DataType] = {
+    "session": pl.String,
+    "seq": pl.UInt64,
+    "trading_date": pl.Date,
+    "exch_time": EXCH_TIME,
+    "symbol": pl.String,
+    "exchange": pl.String,
+}
+"""The leading columns of a per-frame row table of one symbol: its frame's arrival key, date, time and symbol."""
+
 TRADES = pl.Schema(
     {
-        "session": pl.String,
-        "seq": pl.UInt64,
-        "trading_date": pl.Date,
-        "exch_time": EXCH_TIME,
-        "symbol": pl.String,
-        "exchange": pl.String,
+        **SYMBOL_ROW_KEY,
         "source": pl.String,  # TradeSource: the channel the trade was derived from
         "price": pl.Float64,  # VND/share, or points for futures
         "volume": pl.Int64,  # shares or contracts
@@ -455,12 +460,7 @@ BOARD = pl.Schema(
 
 BOOK_TOP = pl.Schema(
     {
-        "session": pl.String,
-        "seq": pl.UInt64,
-        "trading_date": pl.Date,
-        "exch_time": EXCH_TIME,
-        "symbol": pl.String,
-        "exchange": pl.String,
+        **SYMBOL_ROW_KEY,
         "source": pl.String,  # X-QUOTE | X
         "best_bid": pl.Float64,  # VND (index points for VN30F)
         "best_bid_vol": pl.Int64,  # shares / contracts

@@ -2,7 +2,7 @@
 market-session state per exchange at a given exchange time.
 
 Pure functions over the dated holiday list shipped in ``market/data/holidays.csv``.
-References: design.md §7 (holidays), §5 (front month = nearest expiry, the third Thursday of the month).
+References: docs/market.md §9 (holidays), §6 (front month = nearest expiry, the third Thursday of the month).
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def wire_label_expr(col: pl.Expr) -> pl.Expr:
 
 def phase_expr(opening_match: pl.Expr | None = None) -> pl.Expr:
     """Session phase from exchange, TradingSession, time of day and, for a HOSE print stamped 09:15:00, whether it
-    belongs to the opening match (docs/analytics.md §3 "Session phase"; design.md §7).
+    belongs to the opening match (docs/analytics.md §3 "Session phase"; docs/market.md §2).
 
     opening_match : Boolean per trade, "no earlier print of the symbol today at another price" (its tick
         reference is null); None while the tick references are not known yet (only ``pt`` is final then).

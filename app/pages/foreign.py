@@ -55,8 +55,12 @@ def live_foreign() -> None:
         st.subheader("Speed and acceleration per symbol (tốc độ, gia tốc)")
         speed = shaping.foreign_speed(snap.table("foreign_flow"))
         st.dataframe(speed, hide_index=True, placeholder="—", column_config={
-            "speed_vol_per_min": st.column_config.NumberColumn("Speed, shares/min", format="%+.0f"),
-            "accel_vol_per_min": st.column_config.NumberColumn("Acceleration, shares/min", format="%+.0f"),
+            "speed_vol_per_min": st.column_config.NumberColumn("Net speed, shares/min", format="%+.0f"),
+            "accel_vol_per_min": st.column_config.NumberColumn("Net acceleration", format="%+.0f"),
+            "speed_buy_vol_per_min": st.column_config.NumberColumn("Buy speed (mua)", format="%.0f"),
+            "accel_buy_vol_per_min": st.column_config.NumberColumn("Buy acceleration", format="%+.0f"),
+            "speed_sell_vol_per_min": st.column_config.NumberColumn("Sell speed (bán)", format="%.0f"),
+            "accel_sell_vol_per_min": st.column_config.NumberColumn("Sell acceleration", format="%+.0f"),
             "cum_net_vol": st.column_config.NumberColumn("Net volume today", format="%+d"),
             "room_used_pct": st.column_config.NumberColumn("Room used %", format="%.1f%%")})
     st.subheader("Foreign room used (tỷ lệ room đã dùng)")

@@ -49,11 +49,12 @@ def cumulative_net_by_minute(flow: pl.DataFrame) -> pl.DataFrame:
 
 
 def foreign_speed(flow: pl.DataFrame) -> pl.DataFrame:
-    """Per symbol, the latest R row (arrival order): symbol, exch_time, speed_vol_per_min, accel_vol_per_min,
-    cum_net_vol, room_used_pct; fastest (|speed|) first."""
+    """Per symbol, the latest R row (arrival order): symbol, exch_time, net / buy / sell speed and acceleration
+    (shares per minute, docs/analytics.md §6), cum_net_vol, room_used_pct; fastest (|net speed|) first."""
     return (
         flow.sort("session", "seq").group_by("symbol", maintain_order=True).last()
-        .select("symbol", "exch_time", "speed_vol_per_min", "accel_vol_per_min", "cum_net_vol",
+        .select("symbol", "exch_time", "speed_vol_per_min", "accel_vol_per_min", "speed_buy_vol_per_min",
+                "accel_buy_vol_per_min", "speed_sell_vol_per_min", "accel_sell_vol_per_min", "cum_net_vol",
                 (pl.col("room_used") * 100).alias("room_used_pct"))
         .sort(pl.col("speed_vol_per_min").abs(), descending=True, nulls_last=True)
     )

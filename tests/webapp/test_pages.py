@@ -111,7 +111,10 @@ def test_foreign_page_totals_top10_and_speed(sim_lake, monkeypatch):
     assert metric(at, "Net value") == f"{summary['net_val_vnd'].sum() / 1e9:+,.1f} bn"
     top_buy = frame(at, 0)
     assert list(top_buy["rank"]) == list(range(1, 11))
-    assert set(frame(at, 2)["symbol"]) == set(summary["symbol"])  # speed/acceleration per symbol
+    speeds = frame(at, 2)
+    assert set(speeds["symbol"]) == set(summary["symbol"])  # speed/acceleration per symbol
+    assert {"speed_buy_vol_per_min", "speed_sell_vol_per_min", "accel_buy_vol_per_min",
+            "accel_sell_vol_per_min"} <= set(speeds.columns)  # buy and sell beside net
     assert len(at.get("plotly_chart")) == 2  # cumulative net, by sector
 
 

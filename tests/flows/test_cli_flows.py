@@ -19,7 +19,7 @@ def _vntrack(*args: str, env: dict) -> subprocess.CompletedProcess:
 def test_db_migrate_and_status_on_postgres_and_duckdb(pg_factory, tmp_path):
     import psycopg
 
-    from flows.warehouse.flavor import offer
+    from warehouse.flavor import offer
 
     url = pg_factory()
     with psycopg.connect(url) as conn:

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from flows import steps
-from flows.warehouse.migrate import migrate, status
-from flows.warehouse.read import WarehouseReader
-from flows.warehouse.target import Target
+from warehouse.migrate import migrate, status
+from warehouse.read import WarehouseReader
+from warehouse.target import Target
 from tests.flows.conftest import PG_FLAVOURS, SIM_DAY, timescale_cluster
 from tests.flows.pgcluster import BINDIRS, Cluster, can_make_clusters
 

@@ -16,12 +16,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from flows import steps
-from flows.warehouse.flavor import FlavorUnavailable, FlavorWarning, Offer, choose, offer
-from flows.warehouse.load import replace_day
-from flows.warehouse.migrate import apply_retention, migrate, status
-from flows.warehouse.read import WarehouseReader
-from flows.warehouse.schema_v1 import TABLES_V1
-from flows.warehouse.target import Target
+from warehouse.flavor import FlavorUnavailable, FlavorWarning, Offer, choose, offer
+from warehouse.load import replace_day
+from warehouse.migrate import apply_retention, migrate, status
+from warehouse.read import WarehouseReader
+from warehouse.schema_v1 import TABLES_V1
+from warehouse.target import Target
 from tests.flows.conftest import SIM_DAY, SIM_DAY_2
 
 HYPERTABLES = {t.name for t in TABLES_V1 if t.time}

@@ -14,12 +14,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from flows import steps
-from flows.warehouse.flavor import offer
-from flows.warehouse.load import conform, replace_day
-from flows.warehouse.migrate import migrate, status
-from flows.warehouse.read import WarehouseReader
-from flows.warehouse.schema_v1 import TABLES_V1
-from flows.warehouse.target import Target
+from warehouse.flavor import offer
+from warehouse.load import conform, replace_day
+from warehouse.migrate import migrate, status
+from warehouse.read import WarehouseReader
+from warehouse.schema_v1 import TABLES_V1
+from warehouse.target import Target
 from tests.conftest import REAL_DAY
 from tests.flows.conftest import SIM_DAY, SIM_DAY_2
 from transforms.schemas import CURATED
@@ -145,21 +145,23 @@ def test_a_frame_of_another_date_is_refused_and_nothing_changes(prepared, tmp_pa
 
 
 def test_the_read_side_imports_without_prefect_or_great_expectations():
-    code = ("import sys, flows.warehouse.read, flows.warehouse.migrate, flows.warehouse.load;"
+    code = ("import sys, warehouse.read, warehouse.migrate, warehouse.load;"
             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())
-    assert "flows" in loaded and not {"prefect", "great_expectations", "dask"} & loaded
+    assert "warehouse" in loaded and not {"prefect", "great_expectations", "dask", "flows"} & loaded
 
 
-def test_the_apps_history_reads_postgres_with_the_same_answers_as_the_lake(prepared, pg_factory):
-    """app.data.history over the PostgreSQL warehouse (VNTRACK_DATABASE_URL) == over the lake's curated files."""
+def test_the_apps_history_reads_each_postgres_flavour_with_the_same_answers_as_the_lake(prepared, pg_target):
+    """app.data.history over the PostgreSQL / TimescaleDB warehouse (VNTRACK_DATABASE_URL) == over the lake's
+    curated files."""
     from app.data.history import LakeHistory, PostgresHistory, open_history
 
     lake, infos = prepared["sim"]
-    url = pg_factory()
-    target = Target("postgres", url=url)
+    target = pg_target()
+    url = target.url
     migrate(target)
+    assert status(target).flavor == target.flavor
     steps.load(lake, SIM_DAY, target, **infos[SIM_DAY])
     pg, files = open_history(lake, url), LakeHistory(lake)
     assert isinstance(pg, PostgresHistory)

@@ -125,14 +125,18 @@ def bench_copy(url: str, flavour: str, trades: pl.DataFrame, copies: int, repeat
     return results
 
 
-def _task_seconds(flow_run_id) -> float:
-    """Sum of the flow run's task run times (Prefect API): what the flow did, without its own overhead."""
+def _task_seconds(flow_run_id) -> tuple[float, str]:
+    """Sum of the flow run's task run times (Prefect API), and each task's: what the flow did, without its
+    own overhead."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return sum(r.total_run_time.total_seconds() for r in runs)
+    runs = sorted(runs, key=lambda r: r.start_time or r.expected_start_time)
+    each = ", ".join(f"{r.task_key.rsplit('-', 1)[0] if r.task_key else r.name} {r.total_run_time.total_seconds():.1f}"
+                     for r in runs)
+    return sum(r.total_run_time.total_seconds() for r in runs), each
 
 
 def bench_rebuild(lake: Path, day: date, target: Target, label: str) -> dict[str, float]:
@@ -170,15 +174,22 @@ def bench_rebuild(lake: Path, day: date, target: Target, label: str) -> dict[str
         os.environ["VNTRACK_WAREHOUSE_PATH"] = str(target.path)
     out = {"steps": sum(timings.values())}
     for run in ("first", "second"):
+        cold = not _FLOW_RUNS
         started = time.perf_counter()
         state = rebuild_day(day, return_state=True)
         wall = time.perf_counter() - started
+        _FLOW_RUNS.append(wall)
         assert state.is_completed(), state
-        tasks = _task_seconds(state.state_details.flow_run_id)
+        tasks, each = _task_seconds(state.state_details.flow_run_id)
         out[run] = wall
         print(f"  Prefect flow rebuild_day, {run} run: {wall:6.2f} s end to end, {tasks:6.2f} s in its tasks, "
-              f"{wall - tasks:5.2f} s Prefect's own (API, state changes{', ephemeral server start' if run == 'first' else ''})")
+              f"{wall - tasks:5.2f} s Prefect's own (API, state changes"
+              f"{'; the first flow of the process starts the ephemeral API server' if cold else ''})")
+        print(f"    tasks (s): {each}")
     return out
+
+
+_FLOW_RUNS: list[float] = []
 
 
 def _timescale_server(arg: str | None):
@@ -203,6 +214,8 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=4, help="trades of the VN30 day repeated N times for COPY")
     ap.add_argument("--skip-full", action="store_true", help="skip the full-market day")
     ap.add_argument("--skip-rebuild", action="store_true", help="only the COPY loaders")
+    ap.add_argument("--flavours", default="duckdb,postgres,timescaledb",
+                    help="flavours the days are rebuilt into and COPY runs on (comma-separated)")
     args = ap.parse_args()
     load1 = os.getloadavg()[0]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {load1:.1f} at start, Python "
@@ -213,6 +226,7 @@ def main() -> None:
     if ts_server is None:
         print(f"timescaledb flavour skipped: {ts_stop}")
         ts_stop = lambda: None  # noqa: E731
+    wanted = set(args.flavours.split(","))
     servers = {"postgres": args.pg} | ({"timescaledb": ts_server} if ts_server else {})
     drops = []
 
@@ -225,21 +239,21 @@ def main() -> None:
         vn30 = root / "vn30"
         simulate_day(vn30, DAY, universe="vn30")
         if not args.skip_rebuild:
-            for flavour in ("duckdb", *servers):
+            for flavour in [f for f in ("duckdb", *servers) if f in wanted]:
                 target = (Target("duckdb", path=root / f"vn30-{flavour}.duckdb") if flavour == "duckdb" else
                           Target("postgres", url=database(flavour), flavor=flavour))
                 bench_rebuild(vn30, DAY, target, "simulated VN30 day")
         else:
             steps.build_curated(vn30, DAY)
         trades = lake_io.read_curated(vn30, DAY, "trades")
-        for flavour in servers:
+        for flavour in [f for f in servers if f in wanted]:
             bench_copy(database(flavour), flavour, trades, args.copies)
         if not args.skip_full and not args.skip_rebuild:
             full = root / "full"
             started = time.perf_counter()
             simulate_day(full, DAY, universe="all")
             print(f"\nsimulated the full-market day in {time.perf_counter() - started:.1f} s")
-            for flavour in ("duckdb", *servers):
+            for flavour in [f for f in ("duckdb", *servers) if f in wanted]:
                 target = (Target("duckdb", path=root / f"full-{flavour}.duckdb") if flavour == "duckdb" else
                           Target("postgres", url=database(flavour), flavor=flavour))
                 bench_rebuild(full, DAY, target, "simulated full-market day")

@@ -8,7 +8,7 @@
   TimescaleDB is not installed (``scripts/timescaledb.sh``), failed instead when ``VNTRACK_REQUIRE_TIMESCALEDB``
   is set (``.ci/run``). ``VNTRACK_TEST_TIMESCALE_PG`` names another server that preloads it instead.
 * Prefect: its own PREFECT_HOME for the test session, no telemetry, a generous ephemeral-server timeout
-  (stack-notes.md). Set before anything imports prefect.
+  (docs/operations.md §5). Set before anything imports prefect.
 """
 
 from __future__ import annotations

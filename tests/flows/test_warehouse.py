@@ -56,7 +56,7 @@ def test_migrations_are_versioned_idempotent_and_report_the_flavour(pg_factory, 
 
 def test_warehouse_tables_carry_the_curated_schemas():
     specs = {t.name: [c for c, _ in t.columns] for t in TABLES_V1}
-    for name in steps.WAREHOUSE_CURATED:
+    for name in CURATED:
         assert specs[name] == list(CURATED[name].names()), name
     assert all("trading_date" in cols for cols in specs.values())
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import polars as pl
 
 from capture import lake as lake_io
+from capture.parsed import load_parsed
 from flows.warehouse.frames import book_top, read_capture_events
 from flows.warehouse.load import LoadResult, replace_day
 from flows.warehouse.target import Target
-from transforms.pipeline import run_day
+from transforms.pipeline import analyse
 from transforms.schemas import CURATED
 
 WAREHOUSE_CURATED = ("trades", "session_stats", "foreign_flow", "foreign_summary", "foreign_by_sector", "indices",
@@ -54,6 +55,9 @@ class Curated:
 def build_curated(lake: Path, day: date, *, futures_override: str | None = None) -> Curated:
     """Run the batch analytics (``transforms.pipeline.run_day``) over the date's raw frames.
 
+    The frames are read through the lake's parsed layer (``capture.parsed.load_parsed``): parsed from raw and
+    written there on the first run for the date's current raw segments and parser, read back afterwards.
+
     Writes every table of ``transforms.schemas.CURATED`` plus ``book_top`` to ``lake/curated/date=D/`` and the
     quarantine to ``lake/quarantine/date=D/``.
 
@@ -61,16 +65,16 @@ def build_curated(lake: Path, day: date, *, futures_override: str | None = None)
     ------
     NoRawData : the date has no raw segment (the message lists the dates the lake has).
     """
-    raw = lake_io.read_raw(lake, day)
-    if raw.height == 0:
+    parsed, frames = load_parsed(lake, day)  # the parsed layer, (re)built from raw when stale
+    if frames == 0:
         have = ", ".join(d.isoformat() for d in lake_io.lake_dates(lake)) or "none"
         raise NoRawData(f"no raw frames for {day} in {lake}; dates in the lake: {have}")
-    tables = run_day(raw, day, futures_override=futures_override)
+    tables = analyse(parsed, futures_override=futures_override)
     out = {name: tables[name] for name in CURATED}
     out["book_top"] = book_top(tables["x_quote"], tables["x"])
     paths = lake_io.write_curated(lake, day, out)
     lake_io.write_quarantine(lake, day, tables["quarantine"])
-    return Curated(paths, raw.height)
+    return Curated(paths, frames)
 
 
 def validate(lake: Path, day: date) -> tuple[Path, int, int]:

@@ -21,7 +21,11 @@ import polars as pl
 from transforms import schemas
 from transforms.envelope import gather_content, scan_envelopes
 
-__all__ = ["parse_frames", "wire_fields"]
+__all__ = ["PARSER_VERSION", "parse_frames", "wire_fields"]
+
+PARSER_VERSION = "2"
+"""Bump on any change of what ``parse_frames`` returns: the lake's parsed layer (capture/parsed.py) is rebuilt
+when it changes (its key also covers these modules' source and the Polars version, so a forgotten bump is caught)."""
 
 _CHUNK = 8192  # rows per retry chunk once a bulk decode has failed
 _ENVELOPE = {"DataType": pl.String, "Content": pl.String}

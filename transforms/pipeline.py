@@ -20,6 +20,8 @@ from transforms.sessions import session_stats
 from transforms.trades import build_trades
 from transforms.windows import arrival_order
 
+__all__ = ["analyse", "run_day"]
+
 
 def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | None = None) -> dict[str, pl.DataFrame]:
     """Parse and analyse one day of raw frames.
@@ -35,7 +37,22 @@ def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | No
     dict: the parsed tables (``transforms.schemas.PARSED`` names), ``quarantine``, and every curated table of
     ``transforms.schemas.CURATED``, each with exactly its schema. ``recv_ns`` never changes a result.
     """
-    parsed = parse_frames(raw, trading_date)
+    return analyse(parse_frames(raw, trading_date), futures_override=futures_override)
+
+
+def analyse(parsed: dict[str, pl.DataFrame], *, futures_override: str | None = None) -> dict[str, pl.DataFrame]:
+    """The analytics over already parsed tables: ``run_day`` without the parse.
+
+    Parameters
+    ----------
+    parsed : the tables of ``transforms.parse.parse_frames`` (the ``transforms.schemas.PARSED`` names and
+        ``quarantine``), e.g. read back from the lake's parsed layer.
+    futures_override : as in ``run_day``.
+
+    Returns
+    -------
+    dict: as ``run_day``, the parsed tables included (passed through).
+    """
     ranks = arrival_order(*parsed.values())
     trades = build_trades(parsed, ranks)
     flow = foreign_flow(parsed["foreign_room"], ranks)

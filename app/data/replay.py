@@ -1,7 +1,8 @@
 """Replay a recorded day in the live pages: the day's tables as they stood when the exchange clock read ``cursor``.
 
 The replay page keeps a *cursor* (exchange time advancing at a chosen speed, in ``st.session_state``); every live
-page then shows :func:`snapshot_at` of it instead of the live snapshot. Nothing is written anywhere.
+page then shows :func:`snapshot_at` of it instead of the live snapshot. Nothing is written but the lake's parsed
+layer (``capture.parsed``), which the first load of a day builds if the rebuild has not.
 
 How a table is cut at the cursor (exchange time, design.md §4):
 
@@ -9,8 +10,8 @@ How a table is cut at the cursor (exchange time, design.md §4):
 * derived tables are recomputed from those rows with the project's own transforms, so that at the end of the day
   they equal the curated tables row for row: ``session_stats`` (``transforms.sessions.session_stats``),
   ``candles_1m`` (``transforms.candles.candles_1m``), ``foreign_summary`` / ``foreign_by_sector``
-  (``transforms.foreign``), ``board`` (``transforms.board.board``, with the day's X-QUOTE/X books parsed once from
-  raw and cut at the cursor; without raw frames the board has no best bid/ask).
+  (``transforms.foreign``), ``board`` (``transforms.board.board``, with the day's X-QUOTE/X books read from the
+  lake's parsed layer and cut at the cursor; without raw frames the board has no best bid/ask).
 
 *Decision*: cut by ``exch_time`` rather than by arrival position: the cursor is a clock, and the rare frame that
 arrives stamped earlier than one already received (docs/analytics.md, effective time) shows with its own time.
@@ -25,12 +26,11 @@ from pathlib import Path
 import polars as pl
 
 from app.data.snapshot import Snapshot, read_curated_snapshot
-from capture.lake import read_raw
+from capture.parsed import load_parsed
 from transforms.board import board
 from transforms.candles import candles_1m
 from transforms.foreign import foreign_by_sector, foreign_summary
-from transforms.parse import parse_frames
-from transforms.schemas import CURATED, X_QUOTE, X_SNAPSHOT, empty
+from transforms.schemas import CURATED, empty
 from transforms.sessions import session_stats
 from transforms.windows import arrival_order
 
@@ -75,14 +75,8 @@ def load_replay_day(lake: Path, day: date) -> ReplayDay:
     if snap is None or not (snap.table("trades").height or snap.table("indices").height):
         raise NotReplayable(f"{day} has no curated trades or indices in {lake}; run `vntrack replay --date {day}`")
     events = {name: snap.table(name) for name in EVENT_TABLES}
-    raw = read_raw(lake, day)
-    books = raw.filter(pl.col("data_type").str.strip_chars().str.to_uppercase().is_in(["X-QUOTE", "X"]))
-    if books.height:
-        parsed = parse_frames(books, day)
-        x_quote, x = parsed["x_quote"].select(_BOOK_COLUMNS), parsed["x"].select(_X_COLUMNS)
-    else:
-        x_quote = empty(X_QUOTE).select(_BOOK_COLUMNS)
-        x = empty(X_SNAPSHOT).select(_X_COLUMNS)
+    parsed, _ = load_parsed(lake, day)  # the lake's parsed layer: raw is decoded once per parser and raw set
+    x_quote, x = parsed["x_quote"].select(_BOOK_COLUMNS), parsed["x"].select(_X_COLUMNS)
     times = pl.concat([events["trades"].select("exch_time"), events["indices"].select("exch_time"),
                        x_quote.select("exch_time"), x.select("exch_time")])
     return ReplayDay(trading_date=day, events=events, x_quote=x_quote, x=x,

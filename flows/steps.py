@@ -14,11 +14,11 @@ from pathlib import Path
 
 import polars as pl
 
-from capture import lake as lake_io
-from capture.parsed import load_parsed
-from flows.warehouse.frames import book_top, read_capture_events
-from flows.warehouse.load import LoadResult, replace_day
-from flows.warehouse.target import Target
+from replay.parsed import load_parsed
+from storage import lake as lake_io
+from warehouse.frames import book_top, read_capture_events
+from warehouse.load import LoadResult, replace_day
+from warehouse.target import Target
 from transforms.pipeline import analyse
 from transforms.schemas import CURATED
 
@@ -36,7 +36,7 @@ class LoadBlocked(RuntimeError):
 
 
 dq_path = lake_io.dq_results_path
-"""``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results (capture.lake)."""
+"""``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results (storage.lake)."""
 
 
 def live_day_dir(lake: Path, day: date) -> Path:
@@ -55,7 +55,7 @@ class Curated:
 def build_curated(lake: Path, day: date, *, futures_override: str | None = None) -> Curated:
     """Run the batch analytics (``transforms.pipeline.run_day``) over the date's raw frames.
 
-    The frames are read through the lake's parsed layer (``capture.parsed.load_parsed``): parsed from raw and
+    The frames are read through the lake's parsed layer (``replay.parsed.load_parsed``): parsed from raw and
     written there on the first run for the date's current raw segments and parser, read back afterwards.
 
     Writes every table of ``transforms.schemas.CURATED`` plus ``book_top`` to ``lake/curated/date=D/`` and the
@@ -162,10 +162,10 @@ def rebuild_date(settings, day: date) -> dict:
     Returns the same keys as the flow; ``skipped`` on a non-trading day.
     """
     from flows.common import non_trading_reason, today_vn
-    from flows.compact import compact_day
-    from flows.warehouse.load import drop_expired
-    from flows.warehouse.migrate import migrate
-    from flows.warehouse.target import target_from_settings
+    from storage.compact import compact_day
+    from warehouse.load import drop_expired
+    from warehouse.migrate import migrate
+    from warehouse.target import target_from_settings
     from reports.daily import build_report
 
     if reason := non_trading_reason(day):

@@ -58,9 +58,10 @@ def test_scanner_takes_the_plain_frames_and_declines_the_rest():
     channels = list(schemas.PARSED)
     assert scan.code[0] == channels.index("X-TRADE") and scan.code[1] == channels.index("B")
     assert (scan.code[2:] == -1).all()
-    _, texts, nan = envelope.gather_content(scan, np.array([0, 1]))
-    assert texts.to_list() == [json.loads(json.loads(plain)["Content"]) and json.loads(plain)["Content"] + "\n", "{}\n"]
-    assert not nan
+    buf, nan = envelope.gather_content(scan, np.array([0, 1]))
+    assert buf == (json.loads(plain)["Content"] + "\n{}\n").encode() and not nan
+    assert envelope.split_content(buf).to_list() == [json.loads(plain)["Content"], "{}"]
+    assert envelope.gather_content(scan, np.array([0, 0]))[0] == buf[: buf.index(b"\n") + 1] * 2
 
 
 def test_real_frames_parse_the_same_either_way():

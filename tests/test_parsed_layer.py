@@ -1,4 +1,4 @@
-"""The lake's parsed layer (capture/parsed.py): written on first use, read back afterwards, never stale."""
+"""The lake's parsed layer (replay/parsed.py): written on first use, read back afterwards, never stale."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import transforms.parse
-from capture import lake as lake_io
-from capture import parsed as layer
-from flows.compact import compact_day
+from storage import lake as lake_io
+from replay import parsed as layer
+from storage.compact import compact_day
 from tests.conftest import REAL_DAY
 from tests.frames import raw_frames, wire
 from transforms.parse import parse_frames

@@ -1,7 +1,7 @@
 """A compiled one-pass scanner for the SSI Broadcast envelope ``{"DataType": "...", "Content": "<json string>"}``.
 
-The scanner reads the raw ``payload`` bytes straight from their Arrow buffers (no Python object per frame) and,
-for every frame of the plain shape the feed sends (ssi-wire.md §1.3 in docs/analytics.md §1), finds the DataType
+The scanner reads the raw ``payload`` bytes as one contiguous buffer (no Python object per frame) and, for every
+frame of the plain shape the feed sends (docs/analytics.md §1), finds the DataType
 and the escaped Content span; a second pass copies the Content of a chosen set of frames, unescaped, into one
 newline-separated buffer that Polars' NDJSON reader decodes in a single call.
 
@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 from numba import njit
 
-__all__ = ["Scan", "scan_envelopes", "gather_content"]
+__all__ = ["Scan", "gather_content", "scan_envelopes", "split_content"]
 
 _SPACE = 32
 _QUOTE = 34
@@ -156,8 +155,6 @@ def _gather(data, cs, ce, ulen, idx):  # pragma: no cover - compiled
     for k in range(idx.shape[0]):
         total += ulen[idx[k]] + 1
     out = np.empty(total, np.uint8)
-    offs = np.empty(idx.shape[0] + 1, np.int64)
-    offs[0] = 0
     q = 0
     nan = False
     for k in range(idx.shape[0]):
@@ -176,8 +173,7 @@ def _gather(data, cs, ce, ulen, idx):  # pragma: no cover - compiled
             p += 1
         out[q] = 10
         q += 1
-        offs[k + 1] = q
-    return out, offs, nan
+    return out, nan
 
 
 class Scan:
@@ -200,15 +196,13 @@ def scan_envelopes(payload: pl.Series, channels: list[str]) -> Scan:
     ``Scan`` with ``code`` (Int8 per frame: index into ``channels``, -1 where the frame must take the general
     path) and the escaped Content span of each handled frame. Never raises on data.
     """
-    arr = payload.to_arrow(compat_level=pl.CompatLevel.oldest())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.cast(pa.large_string())
-    n = len(arr)
-    _, obuf, dbuf = arr.buffers()
-    offsets = np.frombuffer(obuf, dtype=np.int64)[arr.offset : arr.offset + n + 1]
-    data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.zeros(0, np.uint8)
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    valid = payload.is_not_null().to_numpy()
+    filled = payload.fill_null("")
+    lengths = filled.str.len_bytes().to_numpy().astype(np.int64)
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    joined = filled.str.join("").cast(pl.Binary).item() if len(lengths) else b""  # one contiguous copy
+    data = np.frombuffer(joined, dtype=np.uint8)
     width = max((len(c) for c in channels), default=1)
     names = np.zeros((len(channels), width), np.uint8)
     lens = np.zeros(len(channels), np.int64)
@@ -220,16 +214,22 @@ def scan_envelopes(payload: pl.Series, channels: list[str]) -> Scan:
     return Scan(data, code, cs, ce, ulen)
 
 
-def gather_content(scan: Scan, idx: np.ndarray) -> tuple[bytes, pl.Series, bool]:
+def gather_content(scan: Scan, idx: np.ndarray) -> tuple[bytes, bool]:
     """Unescaped Content of the frames ``idx`` (positions of handled frames, in the wanted order).
 
     Returns
     -------
-    (buffer, texts, has_nan): ``buffer`` is every Content followed by ``\\n`` (ready for ``pl.read_ndjson``);
-    ``texts`` the same as a String Series, one value per frame, each ending in ``\\n``; ``has_nan`` whether the
-    text ``NaN`` occurs anywhere (then the caller rewrites NaN before decoding, ssi-wire.md §2.3).
+    (buffer, has_nan): ``buffer`` is every Content followed by ``\\n`` (ready for ``pl.read_ndjson``; a Content
+    the scanner accepted holds no raw line break); ``has_nan`` whether the text ``NaN`` occurs anywhere (then the
+    caller rewrites NaN before decoding, docs/analytics.md §1).
     """
-    out, offs, nan = _gather(scan.data, scan.cs, scan.ce, scan.ulen, idx.astype(np.int64, copy=False))
-    buf = out.tobytes()
-    arr = pa.LargeStringArray.from_buffers(len(idx), pa.py_buffer(offs), pa.py_buffer(buf))
-    return buf, pl.Series("_content", arr, dtype=pl.String), bool(nan)
+    out, nan = _gather(scan.data, scan.cs, scan.ce, scan.ulen, idx.astype(np.int64, copy=False))
+    return out.tobytes(), bool(nan)
+
+
+def split_content(buffer: bytes) -> pl.Series:
+    """The texts of a ``gather_content`` buffer as a String Series ``_content``, one value per frame."""
+    if not buffer:
+        return pl.Series("_content", [], dtype=pl.String)
+    joined = pl.Series("_content", [buffer], dtype=pl.Binary).cast(pl.String).str.strip_suffix("\n")
+    return joined.str.split("\n").explode().rename("_content")

@@ -19,12 +19,12 @@ import numpy as np
 import polars as pl
 
 from transforms import schemas
-from transforms.envelope import gather_content, scan_envelopes
+from transforms.envelope import gather_content, scan_envelopes, split_content
 
 __all__ = ["PARSER_VERSION", "parse_frames", "wire_fields"]
 
 PARSER_VERSION = "2"
-"""Bump on any change of what ``parse_frames`` returns: the lake's parsed layer (capture/parsed.py) is rebuilt
+"""Bump on any change of what ``parse_frames`` returns: the lake's parsed layer (replay/parsed.py) is rebuilt
 when it changes (its key also covers these modules' source and the Polars version, so a forgotten bump is caught)."""
 
 _CHUNK = 8192  # rows per retry chunk once a bulk decode has failed
@@ -97,17 +97,13 @@ def _decode(texts: pl.Series, schema: dict[str, pl.DataType]) -> tuple[pl.DataFr
     return pl.concat(parts, how="vertical").rechunk(), bad
 
 
-def _decode_buffer(
-    buf: bytes, texts: pl.Series, schema: dict[str, pl.DataType]
-) -> tuple[pl.DataFrame, list[int]]:
-    """``_decode`` of texts that are already newline-joined in ``buf`` (each text ends in ``\\n``)."""
+def _read_buffer(buf: bytes, n: int, schema: dict[str, pl.DataType]) -> pl.DataFrame | None:
+    """One NDJSON decode of ``n`` newline-terminated texts; None if any of them fails."""
     try:
         out = pl.read_ndjson(buf, schema=schema)
-        if out.height == texts.len():
-            return out, []
-    except Exception:  # noqa: BLE001 - any decode failure means: find the bad lines
-        pass
-    return _decode(texts.str.strip_suffix("\n"), schema)
+    except Exception:  # noqa: BLE001 - any decode failure: the caller takes the general path
+        return None
+    return out if out.height == n else None
 
 
 def _one_line(col: pl.Expr) -> pl.Expr:
@@ -251,10 +247,10 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
         if idx.size == 0 and slow is None:  # a micro-batch often lacks channels: skip the dozen no-op steps
             out[name] = schemas.empty(schema)
             continue
-        buf, texts, has_nan = gather_content(scan, idx)
-        rows = keys[idx].with_columns(texts)
-        if slow is not None or has_nan:  # mixed paths or NaN to rewrite: decode the texts, not the buffer
-            rows = rows.with_columns(pl.col("_content").str.strip_suffix("\n"))
+        buf, has_nan = gather_content(scan, idx)
+        rows = keys[idx]
+        if slow is not None or has_nan:  # mixed paths or NaN to rewrite: the general layer-3 path over texts
+            rows = rows.with_columns(split_content(buf))
             if slow is not None:
                 rows = pl.concat([rows, slow], how="vertical").sort("_i")
             buf = None
@@ -267,24 +263,25 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
 def _parse_channel(
     rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None, reject, buf: bytes | None
 ) -> pl.DataFrame:
-    """Layer 3 of one channel. ``buf``: the rows' Content already newline-joined (no NaN), else None."""
+    """Layer 3 of one channel. ``buf``: the rows' Content newline-joined by the scanner (no NaN), else None and
+    the rows carry ``_content``."""
     fields = wire_fields(schema)
     wire_types = {w: (pl.Float64 if schema[c] in _INT else schema[c]) for w, c in fields.items()}
     time_fields = {"TradingDate": pl.String, "Time": pl.String, "TradingTime": pl.String}
     decode_schema = {**wire_types, **time_fields}
     numeric = [w for w, t in wire_types.items() if t.is_numeric()]
-    if buf is not None:
-        decoded, bad = _decode_buffer(buf, rows.get_column("_content"), decode_schema)
+    decoded = _read_buffer(buf, rows.height, decode_schema) if buf is not None else None
+    if decoded is not None:
+        bad = []
     else:
+        if buf is not None:  # some Content is bad: the general path finds which and why
+            rows = rows.with_columns(split_content(buf))
         content = rows.select(_nan_to_null(_one_line(pl.col("_content")), numeric)).to_series()
         decoded, bad = _decode(content, decode_schema)
     rows = pl.concat([rows, decoded], how="horizontal")
     if bad:
         bad_rows = rows[bad]
-        texts = bad_rows.get_column("_content")
-        if buf is not None:  # the scanner's texts end in the separator
-            texts = texts.str.strip_suffix("\n")
-        reject(bad_rows, [_content_reason(c, wire_types) for c in texts.to_list()])
+        reject(bad_rows, [_content_reason(c, wire_types) for c in bad_rows.get_column("_content").to_list()])
         rows = rows.filter(~pl.col("_i").is_in(bad_rows.get_column("_i").implode()))
 
     key = "IndexId" if channel == "MI" else "Symbol"

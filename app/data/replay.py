@@ -2,7 +2,7 @@
 
 The replay page keeps a *cursor* (exchange time advancing at a chosen speed, in ``st.session_state``); every live
 page then shows :func:`snapshot_at` of it instead of the live snapshot. Nothing is written but the lake's parsed
-layer (``capture.parsed``), which the first load of a day builds if the rebuild has not.
+layer (``replay.parsed``), which the first load of a day builds if the rebuild has not.
 
 How a table is cut at the cursor (exchange time, design.md §4):
 
@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from app.data.snapshot import Snapshot, read_curated_snapshot
-from capture.parsed import load_parsed
+from replay.parsed import load_parsed
 from transforms.board import board
 from transforms.candles import candles_1m
 from transforms.foreign import foreign_by_sector, foreign_summary

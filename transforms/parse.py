@@ -223,7 +223,9 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
     general path, so a frame's table or quarantine reason does not depend on which path read it. Each channel's
     Content is decoded by one NDJSON call with an explicit schema. References: ssi-wire.md §1.3, §2.
     """
-    frames = raw.sort("session", "seq", maintain_order=True).with_row_index("_i")
+    order = raw.select(pl.arg_sort_by("session", "seq", maintain_order=True)).to_series().to_numpy()
+    in_order = bool((order == np.arange(order.size)).all())  # read_raw's order: no copy of the payloads
+    frames = (raw if in_order else raw[order]).with_row_index("_i")
     quarantine: list[pl.DataFrame] = []
     reject = _rejecter(quarantine)
 

@@ -1,8 +1,8 @@
 """``vntrack tail``: the micro-batch loop over one trading date (design.md §6, contract C3).
 
-On new data (file-system events on ``lake/raw``), and at least every interval: read what is durable since the cursor (:mod:`live.source`), run one engine step
-(:func:`transforms.incremental.step`), commit parts + state + checkpoint (:mod:`live.store`), publish the
-snapshot (:mod:`live.publish`). Late data that would break arrival order, and batches that would restate emitted
+On new data (file-system events on ``lake/raw``), and at least every interval: read what is durable since the
+cursor (:mod:`live.source`), run one engine step (:func:`transforms.incremental.step`), commit parts + state +
+checkpoint (:mod:`live.store`), publish the snapshot (:mod:`live.publish`). Late data that would break arrival order, and batches that would restate emitted
 rows, trigger a rebuild: the whole day's durable frames in one step from a fresh state, which is exactly the
 batch run; the rebuild and its reason are kept in the checkpoint, the health snapshot and ``replay --verify``.
 """

@@ -52,9 +52,11 @@ def test_scanner_takes_the_plain_frames_and_declines_the_rest():
         None, "not json", '{"Content":"{}","DataType":"X-TRADE"}', '{"DataType":"x-trade","Content":"{}"}',
         '{"DataType":"X-TRADE","Content":"{}","DataType":"B"}', '{"DataType":"X-TRADE","Content":"{\\n}"}',
         '{"DataType":"X-TRADE","Content":"{\\u0022a\\u0022:1}"}', '{"DataType":"X-TRADE","Content":null}',
-        '{"DataType":"X-TRADE","Content":"{}"} x', '{"DataType":"X-TRADE","Content":"{}"', '{"DataType":"Trade","Content":"{}"}',
+        '{"DataType":"X-TRADE","Content":"{}"} x', '{"DataType":"X-TRADE","Content":"{}"',
+        '{"DataType":"Trade","Content":"{}"}',
     ]
-    scan = envelope.scan_envelopes(pl.Series([plain, ' { "DataType" : "B" , "Content" : "{}" } ', *declined]), list(schemas.PARSED))
+    spaced = ' { "DataType" : "B" , "Content" : "{}" } '
+    scan = envelope.scan_envelopes(pl.Series([plain, spaced, *declined]), list(schemas.PARSED))
     channels = list(schemas.PARSED)
     assert scan.code[0] == channels.index("X-TRADE") and scan.code[1] == channels.index("B")
     assert (scan.code[2:] == -1).all()
@@ -97,7 +99,8 @@ _text = st.lists(_piece, max_size=8).map("".join)
 @given(st.lists(st.tuples(st.sampled_from(["X-TRADE", "X-QUOTE", "B", "R", "MI", "F", "x", "Trade"]),
                           st.dictionaries(st.sampled_from(["Symbol", "IndexId", "LastPrice", "Time", "TradingDate",
                                                            "Close", "Volume", "BidPrice1"]),
-                                          st.one_of(_text, st.floats(allow_nan=False), st.integers(-5, 10**9), st.none())),
+                                          st.one_of(_text, st.floats(allow_nan=False), st.integers(-5, 10**9),
+                                                    st.none())),
                           st.integers(0, 4), _text),
                 min_size=1, max_size=12))
 def test_mutated_frames_parse_the_same_either_way(frames):

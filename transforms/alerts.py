@@ -43,7 +43,8 @@ def volume_spikes(trades: pl.DataFrame) -> pl.DataFrame:
         pl.Series("_sum", total[hit]), pl.Series("_n", n[hit])
     )
     mean = np.char.mod("%.1f", total[hit] / n[hit])  # printf rounding of the float, as f"{x:.1f}"; no Python loop
-    details = pl.format("volume {} > 3 x mean {} over {} trades in 20 min", pl.col("volume"), pl.Series(mean), pl.col("_n"))
+    details = pl.format("volume {} > 3 x mean {} over {} trades in 20 min",
+                        pl.col("volume"), pl.Series(mean), pl.col("_n"))
     return rows.with_columns(
         pl.lit("VOLUME_SPIKE").alias("alert_type"),
         pl.col("volume").cast(pl.Float64).alias("metric"),

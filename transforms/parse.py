@@ -235,7 +235,8 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
     handled = scan.code >= 0
     keys = frames.select("_i", "session", "seq", "recv_ns")
     general = (
-        _general_envelope(frames.filter(pl.Series(~handled)), reject).select("_i", "session", "seq", "recv_ns", "_channel", "_content")
+        _general_envelope(frames.filter(pl.Series(~handled)), reject)
+        .select("_i", "session", "seq", "recv_ns", "_channel", "_content")
         if not handled.all()
         else None
     )

@@ -31,17 +31,18 @@ def _with_teff(frame: pl.DataFrame, ranks: dict[str, int], stream: str = "symbol
 
 def volume_spikes(trades: pl.DataFrame) -> pl.DataFrame:
     """VOLUME_SPIKE candidates among ``trades`` (arrival order, with ``_teff`` over all trades of the symbol)."""
-    cont = trades.filter(pl.col("phase") == "continuous").sort("symbol", "_arr")
+    cont = trades.filter(pl.col("phase") == "continuous")
     if cont.height == 0:
         return pl.DataFrame()
-    idx = StreamIndex(cont, "symbol")
-    vol = cont.get_column("volume").to_numpy()
+    # Sort only the key columns ((symbol, _arr) is unique); the few hit rows are gathered from the wide frame.
+    order = cont.select(pl.arg_sort_by("symbol", "_arr")).to_series().to_numpy()
+    keys = cont.select("symbol", "_teff", "volume")[order]
+    idx = StreamIndex(keys, "symbol")
+    vol = keys.get_column("volume").to_numpy()
     total = idx.window_sum(vol, SPIKE_WINDOW_S, include_self=False)
     n = idx.window_count(SPIKE_WINDOW_S, include_self=False)
     hit = (n >= SPIKE_MIN_TRADES) & (vol * n > SPIKE_FACTOR * total)
-    rows = cont.filter(pl.Series(hit)).with_columns(
-        pl.Series("_sum", total[hit]), pl.Series("_n", n[hit])
-    )
+    rows = cont[order[hit]].with_columns(pl.Series("_sum", total[hit]), pl.Series("_n", n[hit]))
     mean = np.char.mod("%.1f", total[hit] / n[hit])  # printf rounding of the float, as f"{x:.1f}"; no Python loop
     details = pl.format("volume {} > 3 x mean {} over {} trades in 20 min",
                         pl.col("volume"), pl.Series(mean), pl.col("_n"))

@@ -7,7 +7,7 @@ the scalar reference measured in the same run (machines here are noisy: only rat
 
 * cold: raw frames -> every table (``transforms.pipeline.run_day``: parse + analytics);
 * warm: the lake's parsed layer -> every table (``replay.parsed.load_parsed`` reading the Parquet written by a
-  first, untimed load of the day from a temporary lake, + ``transforms.pipeline.analyse``).
+  first, untimed load of the day from a temporary lake, + ``transforms.pipeline.run_parsed``).
 
 The parse alone and the compile time of the envelope scanner (numba, cached on disk after the first run) are
 printed too.
@@ -35,7 +35,7 @@ from replay.parsed import load_parsed  # noqa: E402
 from storage import lake as lake_io  # noqa: E402
 from testbed.simulate import simulate_frames  # noqa: E402
 from transforms.parse import parse_frames  # noqa: E402
-from transforms.pipeline import analyse, run_day  # noqa: E402
+from transforms.pipeline import run_day, run_parsed  # noqa: E402
 from transforms.reference import run_reference  # noqa: E402
 
 
@@ -77,7 +77,7 @@ def main() -> None:
         for (session,), frame in raw.group_by("session", maintain_order=True):
             lake_io.write_raw_segment(lake, args.date, session, 0, lake_io.raw_table_from_polars(frame))
         load_parsed(lake, args.date)  # the first load publishes the parsed layer
-        warm = _time(lambda: analyse(load_parsed(lake, args.date)[0]), args.repeat)
+        warm = _time(lambda: run_parsed(load_parsed(lake, args.date)[0], args.date), args.repeat)
         read = _time(lambda: load_parsed(lake, args.date), args.repeat)
     n = raw.height
     print(f"parse only : {n / parse:12,.0f} frames/s  ({parse:.2f} s, best of {args.repeat})")

@@ -1,6 +1,8 @@
-"""Replay one day of the lake through the analytics: raw -> curated tables + quarantine + daily report.
+"""Build one day of the lake: raw frames -> curated tables + quarantine (``build_day``), and replay = build + report.
 
-The I/O edge around the pure ``transforms.pipeline.run_day`` (design.md §6: the same logic as the live loop).
+The one place a day is built: ``vntrack replay``, the Prefect rebuild (``flows.steps``), backfill and the live
+loop's verification all come here, and the analytics are the one composition ``transforms.pipeline.run_day``
+(the live loop's step over the whole day; docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -10,20 +12,56 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from storage import lake
 from reports.daily import build_report
-from transforms.pipeline import run_day
-from transforms.schemas import CURATED
+from storage import lake
 from storage.settings import Settings
+from replay.parsed import load_parsed
+from transforms.pipeline import run_parsed
+from transforms.schemas import CURATED
 
 
-class NoDataForDate(LookupError):
-    """The lake has no raw frames for the requested trading date."""
+class NoRawData(LookupError):
+    """The lake has no raw frames for the requested trading date; the message lists the dates it has."""
 
     def __init__(self, day: date, root: Path, available: list[date]) -> None:
         have = ", ".join(d.isoformat() for d in available) or "none (run `vntrack import PATH...` first)"
         super().__init__(f"no raw frames for {day.isoformat()} in lake {root}; dates in the lake: {have}")
         self.available = available
+
+
+@dataclass(frozen=True)
+class DayBuild:
+    """What :func:`build_day` wrote: ``{table: path}`` of every curated table, the frame and quarantine counts,
+    and the row count of every table run_day returned."""
+
+    day: date
+    frames: int
+    quarantined: int
+    curated: dict[str, Path]
+    rows: dict[str, int]
+
+
+def build_day(root: Path, day: date, *, futures_override: str | None = None) -> DayBuild:
+    """Run the analytics over the date's raw frames and write its curated tables and quarantine.
+
+    The frames are read through the lake's parsed layer (``replay.parsed.load_parsed``): parsed from raw and
+    written there on the first build for the date's current raw segments and parser, read back afterwards.
+
+    Writes every table of ``transforms.schemas.CURATED`` to ``lake/curated/date=D/`` and the quarantined frames to
+    ``lake/quarantine/date=D/``, each replacing what an earlier build wrote.
+
+    Raises
+    ------
+    NoRawData : the lake has no raw segment for ``day`` (the message lists the dates it has).
+    """
+    parsed, frames = load_parsed(root, day)  # the lake's parsed layer, (re)built from raw when stale
+    if frames == 0:
+        raise NoRawData(day, root, lake.lake_dates(root))
+    tables = run_parsed(parsed, day, futures_override=futures_override)
+    curated = lake.write_curated(root, day, {name: tables[name] for name in CURATED})
+    lake.write_quarantine(root, day, tables["quarantine"])
+    return DayBuild(day=day, frames=frames, quarantined=tables["quarantine"].height, curated=curated,
+                    rows={name: t.height for name, t in tables.items()})
 
 
 @dataclass(frozen=True)
@@ -41,27 +79,15 @@ class ReplayResult:
 
 
 def replay_day(settings: Settings, day: date) -> ReplayResult:
-    """Run the analytics over ``day`` and write its curated tables, quarantine and report.
+    """``vntrack replay --date D``: :func:`build_day`, then the daily report.
 
     Raises
     ------
-    NoDataForDate : when the lake has no raw segment for ``day`` (the message lists the dates it has).
+    NoRawData : when the lake has no raw segment for ``day`` (the message lists the dates it has).
     """
-    raw = lake.read_raw(settings.lake, day)
-    if raw.height == 0:
-        raise NoDataForDate(day, settings.lake, lake.lake_dates(settings.lake))
     started = time.perf_counter()
-    tables = run_day(raw, day, futures_override=settings.futures_override)
-    curated = lake.write_curated(settings.lake, day, {name: tables[name] for name in CURATED})
-    lake.write_quarantine(settings.lake, day, tables["quarantine"])
+    built = build_day(settings.lake, day, futures_override=settings.futures_override)
     report = build_report(settings.lake, day, settings.reports_root)
-    return ReplayResult(
-        day=day,
-        frames=raw.height,
-        rows={name: t.height for name, t in tables.items()},
-        curated=curated,
-        report_html=report.html,
-        report_markdown=report.markdown,
-        seconds=time.perf_counter() - started,
-        quarantined=tables["quarantine"].height,
-    )
+    return ReplayResult(day=day, frames=built.frames, rows=built.rows, curated=built.curated,
+                        report_html=report.html, report_markdown=report.markdown,
+                        seconds=time.perf_counter() - started, quarantined=built.quarantined)

@@ -17,6 +17,7 @@ from storage.compact import compact_day
 from tests.conftest import REAL_DAY
 from tests.frames import raw_frames, wire
 from transforms.parse import parse_frames
+from transforms.pipeline import run_day, run_parsed
 
 
 @pytest.fixture(name="day_lake")
@@ -104,3 +105,14 @@ def test_a_date_without_raw_writes_nothing(lake):
     tables, frames = layer.load_parsed(lake, REAL_DAY)
     assert frames == 0 and set(tables) == set(layer.TABLES)
     assert not layer.parsed_day_dir(lake, REAL_DAY).exists()
+
+
+def test_the_day_built_from_the_layer_equals_run_day(day_lake):
+    layer.load_parsed(day_lake, REAL_DAY)  # publish
+    tables, _ = layer.load_parsed(day_lake, REAL_DAY)  # read back
+    built = run_parsed(tables, REAL_DAY)
+    expected = run_day(lake_io.read_raw(day_lake, REAL_DAY), REAL_DAY)
+    assert set(built) == set(expected)
+    for name in expected:
+        assert_frame_equal(built[name], expected[name], check_exact=True)
+    assert built["trades"].height > 0

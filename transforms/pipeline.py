@@ -1,6 +1,8 @@
-"""One trading day of raw frames -> every parsed and curated table: the composition of the pure transforms.
+"""One trading day of raw frames -> every parsed and curated table.
 
-The same function serves the daily rebuild and replay (design.md §6). It does no I/O.
+There is one composition of the analytics: the micro-batch step (:func:`transforms.incremental.step`). A day is
+that step over all of the day's frames from the state before its first frame, so a table added to the step appears
+live, replayed and rebuilt alike (docs/architecture.md §5). No I/O.
 """
 
 from __future__ import annotations
@@ -9,18 +11,9 @@ from datetime import date
 
 import polars as pl
 
-from transforms.alerts import alerts
-from transforms.basis import basis
-from transforms.board import board
-from transforms.candles import candles_1m
-from transforms.foreign import foreign_by_sector, foreign_flow, foreign_summary
-from transforms.indices import indices
-from transforms.parse import parse_frames
-from transforms.sessions import session_stats
-from transforms.trades import build_trades
-from transforms.windows import arrival_order
+from transforms.incremental import initial_state, snapshot_tables, step
 
-__all__ = ["analyse", "run_day"]
+__all__ = ["run_day", "run_parsed"]
 
 
 def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | None = None) -> dict[str, pl.DataFrame]:
@@ -28,47 +21,34 @@ def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | No
 
     Parameters
     ----------
-    raw : raw frame records of the day (design.md §3: session, seq, recv_ns, data_type, payload, cursor, source).
+    raw : raw frame records of the day (``storage.schemas.RAW_FRAME_PL``: session, seq, recv_ns, data_type,
+        payload, cursor, source); any row order, no duplicate (session, seq).
     trading_date : the lake partition date (fallback date of frames without ``TradingDate``).
-    futures_override : front-month VN30F contract (``VNTRACK_FUTURES_OVERRIDE``), else the resolver.
+    futures_override : front-month VN30F contract (``VNTRACK_FUTURES_OVERRIDE``), else the third-Thursday resolver.
 
     Returns
     -------
     dict: the parsed tables (``transforms.schemas.PARSED`` names), ``quarantine``, and every curated table of
     ``transforms.schemas.CURATED``, each with exactly its schema. ``recv_ns`` never changes a result.
     """
-    return analyse(parse_frames(raw, trading_date), futures_override=futures_override)
+    state, out = step(initial_state(trading_date, futures_override), raw)
+    return {**out, **snapshot_tables(state)}
 
 
-def analyse(parsed: dict[str, pl.DataFrame], *, futures_override: str | None = None) -> dict[str, pl.DataFrame]:
-    """The analytics over already parsed tables: ``run_day`` without the parse.
+def run_parsed(parsed: dict[str, pl.DataFrame], trading_date: date, *, futures_override: str | None = None
+               ) -> dict[str, pl.DataFrame]:
+    """``run_day`` over a day already parsed: the same step, without decoding JSON again.
 
     Parameters
     ----------
-    parsed : the tables of ``transforms.parse.parse_frames`` (the ``transforms.schemas.PARSED`` names and
-        ``quarantine``), e.g. read back from the lake's parsed layer.
-    futures_override : as in ``run_day``.
+    parsed : ``transforms.parse.parse_frames`` of the day's raw frames (the ``transforms.schemas.PARSED`` names and
+        ``quarantine``; every frame is in exactly one of them), e.g. read back from the lake's parsed layer.
+    trading_date, futures_override : as in :func:`run_day`.
 
     Returns
     -------
-    dict: as ``run_day``, the parsed tables included (passed through).
+    dict: exactly what :func:`run_day` returns for those raw frames.
     """
-    ranks = arrival_order(*parsed.values())
-    trades = build_trades(parsed, ranks)
-    flow = foreign_flow(parsed["foreign_room"], ranks)
-    summary = foreign_summary(flow)
-    idx = indices(parsed["index"])
-    bas = basis(trades, idx, futures_override=futures_override, ranks=ranks)
-    return {
-        **parsed,
-        "trades": trades,
-        "session_stats": session_stats(trades),
-        "foreign_flow": flow,
-        "foreign_summary": summary,
-        "foreign_by_sector": foreign_by_sector(summary),
-        "indices": idx,
-        "basis": bas,
-        "alerts": alerts(trades, flow, bas, ranks),
-        "candles_1m": candles_1m(trades),
-        "board": board(parsed, trades, summary, ranks),
-    }
+    keys = pl.concat([t.select("session", "seq") for t in parsed.values()], how="vertical")
+    state, out = step(initial_state(trading_date, futures_override), keys, parsed=parsed)
+    return {**out, **snapshot_tables(state)}

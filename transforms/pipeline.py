@@ -15,13 +15,15 @@ from transforms.board import board
 from transforms.candles import candles_1m
 from transforms.foreign import foreign_by_sector, foreign_flow, foreign_summary
 from transforms.indices import indices
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.parse import parse_frames
 from transforms.sessions import session_stats
 from transforms.trades import build_trades
 from transforms.windows import arrival_order
 
 
-def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | None = None) -> dict[str, pl.DataFrame]:
+def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | None = None,
+            params: AnalyticsParams = DEFAULT_PARAMS) -> dict[str, pl.DataFrame]:
     """Parse and analyse one day of raw frames.
 
     Parameters
@@ -29,6 +31,7 @@ def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | No
     raw : raw frame records of the day (design.md §3: session, seq, recv_ns, data_type, payload, cursor, source).
     trading_date : the lake partition date (fallback date of frames without ``TradingDate``).
     futures_override : front-month VN30F contract (``VNTRACK_FUTURES_OVERRIDE``), else the resolver.
+    params : the analytics parameters (``transforms.params``); the default is docs/analytics.md exactly.
 
     Returns
     -------
@@ -37,11 +40,11 @@ def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | No
     """
     parsed = parse_frames(raw, trading_date)
     ranks = arrival_order(*parsed.values())
-    trades = build_trades(parsed, ranks)
-    flow = foreign_flow(parsed["foreign_room"], ranks)
+    trades = build_trades(parsed, ranks, params=params)
+    flow = foreign_flow(parsed["foreign_room"], ranks, params)
     summary = foreign_summary(flow)
     idx = indices(parsed["index"])
-    bas = basis(trades, idx, futures_override=futures_override, ranks=ranks)
+    bas = basis(trades, idx, futures_override=futures_override, ranks=ranks, params=params)
     return {
         **parsed,
         "trades": trades,
@@ -51,7 +54,7 @@ def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | No
         "foreign_by_sector": foreign_by_sector(summary),
         "indices": idx,
         "basis": bas,
-        "alerts": alerts(trades, flow, bas, ranks),
+        "alerts": alerts(trades, flow, bas, ranks, params),
         "candles_1m": candles_1m(trades),
         "board": board(parsed, trades, summary, ranks),
     }

@@ -23,15 +23,17 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import schemas
-from transforms.alerts import SPIKE_WINDOW_S
 from transforms.basis import SPOT_INDEX
-from transforms.foreign import ACCEL_LAG_S, SPEED_WINDOW_S
+from transforms.params import DEFAULT_PARAMS
 from transforms.trades import REPEAT_KEY, tick_references
 from transforms.windows import arrival_key, effective_time
 
 REPEAT_HORIZON_S = 1200
 """X-TRADE repeat keys are kept this long (exchange time) behind the symbol's latest X-TRADE frame."""
-FLOW_REACH_S = SPEED_WINDOW_S + ACCEL_LAG_S
+SPIKE_WINDOW_S = DEFAULT_PARAMS.alerts.volume_spike.window_s
+"""The live loop runs today's parameters (``transforms.params.DEFAULT_PARAMS``); its context reaches this far."""
+FLOW_REACH_S = max(DEFAULT_PARAMS.foreign.speed_window_s + DEFAULT_PARAMS.foreign.accel_lag_s,
+                   DEFAULT_PARAMS.alerts.foreign_acceleration.window_s)
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")
 _BOOK = ["session", "seq", "symbol", "bid_price_1", "ask_price_1"]
 

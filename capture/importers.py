@@ -32,8 +32,8 @@ from typing import Literal
 import pyarrow as pa
 
 from capture import import_jsonl, import_kbs
-from capture.lake import raw_segment_path, write_raw_segment
-from capture.schemas import RAW_FRAME, ImportedFrame
+from storage.lake import raw_segment_path, write_raw_segment
+from storage.schemas import RAW_FRAME, ImportedFrame
 
 Format = Literal["ssi-jsonl", "kbs-ticks-csv"]
 SEGMENT = 0

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import polars as pl
 
-from capture import lake as lake_io
-from flows.warehouse.frames import book_top, read_capture_events
-from flows.warehouse.load import LoadResult, replace_day
-from flows.warehouse.target import Target
+from storage import lake as lake_io
+from warehouse.frames import book_top, read_capture_events
+from warehouse.load import LoadResult, replace_day
+from warehouse.target import Target
 from transforms.pipeline import run_day
 from transforms.schemas import CURATED
 
@@ -35,7 +35,7 @@ class LoadBlocked(RuntimeError):
 
 
 dq_path = lake_io.dq_results_path
-"""``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results (capture.lake)."""
+"""``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results (storage.lake)."""
 
 
 def live_day_dir(lake: Path, day: date) -> Path:
@@ -158,10 +158,10 @@ def rebuild_date(settings, day: date) -> dict:
     Returns the same keys as the flow; ``skipped`` on a non-trading day.
     """
     from flows.common import non_trading_reason, today_vn
-    from flows.compact import compact_day
-    from flows.warehouse.load import drop_expired
-    from flows.warehouse.migrate import migrate
-    from flows.warehouse.target import target_from_settings
+    from storage.compact import compact_day
+    from warehouse.load import drop_expired
+    from warehouse.migrate import migrate
+    from warehouse.target import target_from_settings
     from reports.daily import build_report
 
     if reason := non_trading_reason(day):

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from capture.lake import curated_path
+from storage.lake import curated_path
 from transforms.schemas import CURATED, TZ, empty
 
 SourceKind = Literal["live", "curated", "replay"]

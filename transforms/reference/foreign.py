@@ -10,9 +10,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
 
-from transforms.market import round_half_up
+from market.rules import round_half_up
+from market.reference_data import sector
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams
-from transforms.reference_data import sector
 
 
 

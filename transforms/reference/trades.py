@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from transforms.market import DERIVATIVES, is_index_symbol, multiplier, resolve_exchange, value_vnd
+from market.rules import DERIVATIVES, is_index_symbol, multiplier, resolve_exchange, value_vnd
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams, PhaseParams
 
 

@@ -55,8 +55,8 @@ SIZE_EDGES = (1_000, 10_000)
 LEDGER = pl.Schema({
     "trading_date": pl.Date,
     "algorithm": pl.String,     # ALGORITHMS
-    "split": pl.String,         # all | phase | tick | size
-    "bucket": pl.String,        # all; ato/continuous/atc; uptick/downtick/zero/first; small/medium/large
+    "split": pl.String,         # all | phase | tick | size | bars
+    "bucket": pl.String,        # all; ato/continuous/atc; uptick/downtick/zero/first; small/medium/large; <n>s
     "trades": pl.Int64,         # vendor-labelled trades (buy or sell) in the bucket
     "classified": pl.Int64,     # of them, given buy or sell by the algorithm (bvc: all)
     "correct": pl.Float64,      # trades whose side matches the label (bvc: expected matches, sum of shares)
@@ -296,15 +296,60 @@ def classification_ledger(trades: pl.DataFrame, *, params: ClassificationParams 
                            (pl.col(col) if col else pl.lit("all")).alias("bucket"))
         parts.append(g.select("trading_date", "algorithm", "split", "bucket", "trades", "classified", "correct",
                               "volume", "_cv"))
+    parts.append(_bar_accuracy(_bar_inputs(t, long), bvc_bar_s))
     out = pl.concat(parts, how="vertical")
     return finish_ledger(out.rename({"_cv": "correct_volume"}))
+
+
+def _bar_inputs(t: pl.DataFrame, long: pl.DataFrame) -> pl.DataFrame:
+    """``long`` (one block of ``t.height`` rows per algorithm, in ``t``'s order) with each trade's estimated buy
+    and sell volume and its true side."""
+    n = t.height
+    keys = t.select("exch_time", "symbol", "_truth")
+    est = []
+    for i, algo in enumerate(ALGORITHMS):  # long holds one block of n rows per algorithm, in this order
+        block = long.slice(i * n, n)
+        if algo == "bvc":
+            buy = t.get_column("p_buy").fill_null(0.5)
+            sell = 1 - buy
+        else:  # an unclassified trade adds to neither side
+            side = t.get_column(f"_side_{algo}")
+            buy, sell = (side == "buy").cast(pl.Float64), (side == "sell").cast(pl.Float64)
+        est.append(pl.concat([keys, block.select("trading_date", "algorithm", "volume", "_classified")],
+                             how="horizontal").with_columns(
+            (pl.col("volume") * buy).alias("_vb"), (pl.col("volume") * sell).alias("_vs")))
+    return pl.concat(est, how="vertical")
+
+
+def _bar_accuracy(est: pl.DataFrame, bar_s: int) -> pl.DataFrame:
+    """Bar-level volume accuracy (Chakrabarty, Pascual and Shkilko 2015; the measure BVC is judged by):
+    sum over bars of min(est buy, true buy) + min(est sell, true sell), over the volume."""
+    bars = (
+        est.with_columns(pl.col("exch_time").dt.truncate(f"{bar_s}s").alias("_bar"))
+        .group_by("trading_date", "algorithm", "symbol", "_bar")
+        .agg(
+            pl.len().alias("_n"), pl.col("_classified").sum().alias("_c"), pl.col("volume").sum().alias("_v"),
+            pl.col("_vb").sum(), pl.col("_vs").sum(),
+            pl.col("volume").filter(pl.col("_truth") == "buy").sum().alias("_tb"),
+            pl.col("volume").filter(pl.col("_truth") == "sell").sum().alias("_ts"),
+        )
+        .with_columns((pl.min_horizontal("_vb", "_tb") + pl.min_horizontal("_vs", "_ts")).alias("_ok"))
+    )
+    g = bars.group_by("trading_date", "algorithm").agg(
+        pl.col("_n").sum().cast(pl.Int64).alias("trades"), pl.col("_c").sum().cast(pl.Int64).alias("classified"),
+        pl.col("_v").sum().cast(pl.Int64).alias("volume"), pl.col("_ok").sum().alias("_cv"),
+    )
+    return g.with_columns(
+        pl.lit("bars").alias("split"), pl.lit(f"{bar_s}s").alias("bucket"),
+        (pl.col("_cv") / pl.col("volume") * pl.col("trades")).alias("correct"),
+    ).select("trading_date", "algorithm", "split", "bucket", "trades", "classified", "correct", "volume", "_cv")
 
 
 def finish_ledger(counts: pl.DataFrame) -> pl.DataFrame:
     """Counts (trades, classified, correct, volume, correct_volume per key) -> :data:`LEDGER` with the ratios,
     sorted by date, algorithm order, split, bucket."""
     order = {a: i for i, a in enumerate(ALGORITHMS)}
-    splits = {s: i for i, s in enumerate(("all", "phase", "tick", "size"))}
+    splits = {s: i for i, s in enumerate(("all", "phase", "tick", "size", "bars"))}
     return (
         counts.with_columns(
             (pl.col("correct") / pl.col("trades")).alias("accuracy"),

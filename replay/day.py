@@ -12,6 +12,7 @@ from pathlib import Path
 
 from storage import lake
 from reports.daily import build_report
+from transforms.classify import LEDGER_TABLE, classification_ledger
 from transforms.pipeline import run_day
 from transforms.schemas import CURATED
 from storage.settings import Settings
@@ -53,6 +54,7 @@ def replay_day(settings: Settings, day: date) -> ReplayResult:
     started = time.perf_counter()
     tables = run_day(raw, day, futures_override=settings.futures_override)
     curated = lake.write_curated(settings.lake, day, {name: tables[name] for name in CURATED})
+    curated |= lake.write_curated(settings.lake, day, {LEDGER_TABLE: classification_ledger(tables["trades"])})
     lake.write_quarantine(settings.lake, day, tables["quarantine"])
     report = build_report(settings.lake, day, settings.reports_root)
     return ReplayResult(

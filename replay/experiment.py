@@ -24,13 +24,11 @@ from pathlib import Path
 import polars as pl
 
 from storage import lake
-from transforms.classify import classification_ledger
+from transforms.classify import LEDGER_TABLE, classification_ledger
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams, params_from_mapping, to_toml
 from transforms.pipeline import run_day
 from transforms.schemas import CURATED
 
-LEDGER_TABLE = "classification_ledger"
-"""The curated table name of the classification-accuracy ledger (``transforms.classify.LEDGER``)."""
 CANONICAL = "curated"
 """The name under which :func:`table_root` and ``vntrack compare`` address the canonical curated tables."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

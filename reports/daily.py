@@ -21,6 +21,7 @@ import duckdb
 import jinja2
 
 from reports import charts, queries, sections
+from reports.classification import classification
 from reports.inputs import Input, Runner, register_inputs
 from transforms import schemas
 
@@ -72,6 +73,7 @@ def build_report(lake: Path, day: dt.date, out_dir: Path) -> ReportPaths:
             sections.basis(q, inputs),
             sections.alerts(q, inputs),
             sections.quality(q, inputs, day),
+            classification(q, inputs),
         ]
     finally:
         con.close()

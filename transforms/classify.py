@@ -52,6 +52,8 @@ SELL_LABELS = ("SD", "S", "SELL")
 SIZE_EDGES = (1_000, 10_000)
 """Trade-size buckets of the ledger, shares: < 1,000 (small), < 10,000 (medium), else large."""
 
+LEDGER_TABLE = "classification_ledger"
+"""The ledger's curated table name (``lake/curated/date=D/classification_ledger.parquet``, written by replay)."""
 LEDGER = pl.Schema({
     "trading_date": pl.Date,
     "algorithm": pl.String,     # ALGORITHMS

@@ -167,7 +167,7 @@ def to_markdown(c: Comparison, max_rows: int = 50) -> str:
              f"Days: {', '.join(map(str, c.days))}. Code: {c.a} `{c.versions[c.a]}`, {c.b} `{c.versions[c.b]}`.", ""]
     lines += [f"- {n}" for n in c.notes]
     for title, sentence, df in sections(c):
-        lines += [f"## {title}", "", sentence, ""]
+        lines += [f"## {title}", "", sentence + ("" if df.height else " (none on these days)"), ""]
         if df.height == 0:
             continue
         cols = df.columns
@@ -193,7 +193,7 @@ def to_html(c: Comparison) -> str:
            f"{e(c.b)} <code>{e(c.versions[c.b])}</code>.</p>"]
     out += [f"<p>{e(n)}</p>" for n in c.notes]
     for title, sentence, df in sections(c):
-        out.append(f"<h2>{e(title)}</h2><p>{e(sentence)}</p>")
+        out.append(f"<h2>{e(title)}</h2><p>{e(sentence + ('' if df.height else ' (none on these days)'))}</p>")
         if df.height:
             out.append("<table><tr>" + "".join(f"<th>{e(col)}</th>" for col in df.columns) + "</tr>")
             out += ["<tr>" + "".join(f"<td>{e(_cell(v))}</td>" for v in row) + "</tr>" for row in df.iter_rows()]

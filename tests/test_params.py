@@ -3,7 +3,7 @@ vectorized pipeline and in the scalar reference alike, and the defaults are toda
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 
 import polars as pl
 import pytest
@@ -174,4 +174,3 @@ def test_toml_round_trip_and_messages(tmp_path):
         load_params(tmp_path / "missing.toml")
     with pytest.raises(Exception, match="frozen"):
         DEFAULT_PARAMS.foreign.speed_window_s = 1  # type: ignore[misc]
-    assert date(2026, 7, 20) == DAY

@@ -1,6 +1,8 @@
-"""Replay one day of the lake through the analytics: raw -> curated tables + quarantine + daily report.
+"""Build one day of the lake: raw frames -> curated tables + quarantine (``build_day``), and replay = build + report.
 
-The I/O edge around the pure ``transforms.pipeline.run_day`` (design.md §6: the same logic as the live loop).
+The one place a day is built: ``vntrack replay``, the Prefect rebuild (``flows.steps``), backfill and the live
+loop's verification all come here, and the analytics are the one composition ``transforms.pipeline.run_day``
+(the live loop's step over the whole day; docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -10,21 +12,60 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from storage import lake
 from reports.daily import build_report
+from storage import lake
+from storage.settings import Settings
 from transforms.classify import LEDGER_TABLE, classification_ledger
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.pipeline import run_day
 from transforms.schemas import CURATED
-from storage.settings import Settings
 
 
-class NoDataForDate(LookupError):
-    """The lake has no raw frames for the requested trading date."""
+class NoRawData(LookupError):
+    """The lake has no raw frames for the requested trading date; the message lists the dates it has."""
 
     def __init__(self, day: date, root: Path, available: list[date]) -> None:
         have = ", ".join(d.isoformat() for d in available) or "none (run `vntrack import PATH...` first)"
         super().__init__(f"no raw frames for {day.isoformat()} in lake {root}; dates in the lake: {have}")
         self.available = available
+
+
+@dataclass(frozen=True)
+class DayBuild:
+    """What :func:`build_day` wrote: ``{table: path}`` of every curated table, the frame and quarantine counts,
+    and the row count of every table run_day returned."""
+
+    day: date
+    frames: int
+    quarantined: int
+    curated: dict[str, Path]
+    rows: dict[str, int]
+
+
+def build_day(root: Path, day: date, *, futures_override: str | None = None,
+              params: AnalyticsParams = DEFAULT_PARAMS, out: Path | None = None) -> DayBuild:
+    """Run the analytics over the date's raw frames and write its curated tables and quarantine.
+
+    Writes every table of ``transforms.schemas.CURATED`` and the classification-accuracy ledger
+    (``transforms.classify``, table ``classification_ledger``) to ``<out>/curated/date=D/`` and the quarantined
+    frames to ``<out>/quarantine/date=D/``, each replacing what an earlier build wrote. ``out`` defaults to the lake
+    itself (the canonical tables); an experiment passes its own root (``replay.experiment``) with its ``params``.
+
+    Raises
+    ------
+    NoRawData : the lake has no raw segment for ``day`` (the message lists the dates it has).
+    """
+    raw = lake.read_raw(root, day)
+    if raw.height == 0:
+        raise NoRawData(day, root, lake.lake_dates(root))
+    out = root if out is None else out
+    tables = run_day(raw, day, futures_override=futures_override, params=params)
+    curated = lake.write_curated(out, day, {name: tables[name] for name in CURATED})
+    ledger = classification_ledger(tables["trades"], params=params.classification)
+    curated |= lake.write_curated(out, day, {LEDGER_TABLE: ledger})
+    lake.write_quarantine(out, day, tables["quarantine"])
+    return DayBuild(day=day, frames=raw.height, quarantined=tables["quarantine"].height, curated=curated,
+                    rows={name: t.height for name, t in tables.items()})
 
 
 @dataclass(frozen=True)
@@ -42,28 +83,15 @@ class ReplayResult:
 
 
 def replay_day(settings: Settings, day: date) -> ReplayResult:
-    """Run the analytics over ``day`` and write its curated tables, quarantine and report.
+    """``vntrack replay --date D``: :func:`build_day`, then the daily report.
 
     Raises
     ------
-    NoDataForDate : when the lake has no raw segment for ``day`` (the message lists the dates it has).
+    NoRawData : when the lake has no raw segment for ``day`` (the message lists the dates it has).
     """
-    raw = lake.read_raw(settings.lake, day)
-    if raw.height == 0:
-        raise NoDataForDate(day, settings.lake, lake.lake_dates(settings.lake))
     started = time.perf_counter()
-    tables = run_day(raw, day, futures_override=settings.futures_override)
-    curated = lake.write_curated(settings.lake, day, {name: tables[name] for name in CURATED})
-    curated |= lake.write_curated(settings.lake, day, {LEDGER_TABLE: classification_ledger(tables["trades"])})
-    lake.write_quarantine(settings.lake, day, tables["quarantine"])
+    built = build_day(settings.lake, day, futures_override=settings.futures_override)
     report = build_report(settings.lake, day, settings.reports_root)
-    return ReplayResult(
-        day=day,
-        frames=raw.height,
-        rows={name: t.height for name, t in tables.items()},
-        curated=curated,
-        report_html=report.html,
-        report_markdown=report.markdown,
-        seconds=time.perf_counter() - started,
-        quarantined=tables["quarantine"].height,
-    )
+    return ReplayResult(day=day, frames=built.frames, rows=built.rows, curated=built.curated,
+                        report_html=report.html, report_markdown=report.markdown,
+                        seconds=time.perf_counter() - started, quarantined=built.quarantined)

@@ -23,11 +23,9 @@ from pathlib import Path
 
 import polars as pl
 
+from replay.day import build_day
 from storage import lake
-from transforms.classify import LEDGER_TABLE, classification_ledger
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams, params_from_mapping, to_toml
-from transforms.pipeline import run_day
-from transforms.schemas import CURATED
 
 CANONICAL = "curated"
 """The name under which :func:`table_root` and ``vntrack compare`` address the canonical curated tables."""
@@ -132,16 +130,10 @@ class ExperimentResult:
 def replay_into(lake_root: Path, out_root: Path, day: date, params: AnalyticsParams,
                 futures_override: str | None = None) -> DayResult:
     """Run one day's raw frames of ``lake_root`` under ``params`` and write every curated table, the
-    classification ledger and the quarantine under ``out_root`` (same layout as the lake)."""
+    classification ledger and the quarantine under ``out_root`` (``replay.day.build_day`` with ``out``)."""
     started = time.perf_counter()
-    raw = lake.read_raw(lake_root, day)
-    tables = run_day(raw, day, futures_override=futures_override, params=params)
-    out = {name: tables[name] for name in CURATED}
-    out[LEDGER_TABLE] = classification_ledger(tables["trades"], params=params.classification)
-    lake.write_curated(out_root, day, out)
-    lake.write_quarantine(out_root, day, tables["quarantine"])
-    return DayResult(day, raw.height, tables["trades"].height, tables["alerts"].height,
-                     time.perf_counter() - started)
+    built = build_day(lake_root, day, futures_override=futures_override, params=params, out=out_root)
+    return DayResult(day, built.frames, built.rows["trades"], built.rows["alerts"], time.perf_counter() - started)
 
 
 def _one(args: tuple) -> DayResult:

@@ -117,7 +117,7 @@ def resolve_exchange_expr(symbol: pl.Expr, exchange: pl.Expr, market_id: pl.Expr
 
 
 def phase_expr(params: AnalyticsParams = DEFAULT_PARAMS) -> pl.Expr:
-    """Session phase from exchange, TradingSession and time of day (docs/analytics.md §3; design.md §7);
+    """Session phase from exchange, TradingSession and time of day (docs/analytics.md §3; docs/market.md §2);
     the boundaries are ``params.phases``."""
     ato_end, atc_start = params.phases.ato_end, params.phases.atc_start
     s = pl.col("trading_session").str.strip_chars().str.to_uppercase()

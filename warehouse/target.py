@@ -1,7 +1,7 @@
 """Which warehouse to talk to, and how to open it: DuckDB file by default, PostgreSQL when a URL is set.
 
 Light on purpose (no Prefect, no GX; psycopg and duckdb imported when a connection is opened), so the app can
-use it. design.md §2: DuckDB in the lake is the embedded default, PostgreSQL / TimescaleDB via psycopg 3 when
+use it. docs/architecture.md §2: DuckDB in the lake is the embedded default, PostgreSQL / TimescaleDB via psycopg 3 when
 ``VNTRACK_DATABASE_URL`` is set.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-TZ = "Asia/Ho_Chi_Minh"
+from market.clock import TZ
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from storage import lake
 from vntrack.commands.common import parse_day
-from replay.day import NoDataForDate, replay_day
+from replay.day import NoRawData, replay_day
 from storage.settings import get_settings
 
 console = Console()
@@ -59,7 +59,7 @@ def replay_command(
     for day in days:
         try:
             r = replay_day(settings, day)
-        except NoDataForDate as e:
+        except NoRawData as e:
             console.print(f"[red]error:[/red] {e}")
             raise typer.Exit(1) from e
         table.add_row(day.isoformat(), f"{r.frames:,}", f"{r.rows['trades']:,}", f"{r.quarantined:,}",

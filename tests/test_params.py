@@ -55,14 +55,15 @@ def scenario_day() -> pl.DataFrame:
     (quote vs tick vs CLNV band), 40 small continuous trades and one large (VOLUME_SPIKE), two ceiling prints
     30 s apart (cooldown), R frames whose net value jumps (speed, acceleration, FOREIGN_ACCELERATION with its
     percent test), a futures basis that flips by one point, an afternoon print at 14:20."""
-    frames = [_trade("09:15:00", 25_000.0, 5_000.0, side="BU"), _quote("09:15:30", 25_000.0, 25_300.0)]
+    frames = [_trade("09:15:00", 25_000.0, 5_000.0, side="BU"), _quote("09:15:30", 25_000.0, 25_300.0),
+              _r("09:20:00", 20_000)]
     for i in range(40):
         s = 16 * 60 + i * 30
         frames.append(_trade(f"09:{s // 60:02d}:{s % 60:02d}", 25_250.0 if i % 2 else 25_050.0, side="SD"))
     frames += [_trade("09:36:10", 25_200.0, 1_000.0, side="BU"),  # after 25,250: tick sell; CLNV band 0.4 buy
                _trade("09:37:00", 25_000.0), _trade("09:37:10", 25_000.0),  # at the bid: sells
                _trade("10:00:00", 26_000.0), _trade("10:00:30", 26_000.0),  # ceiling twice
-               _r("10:00:00", 0), _r("10:01:00", 100_000), _r("10:03:00", 110_000), _r("10:07:00", 150_000),
+               _r("10:00:00", 20_000), _r("10:01:00", 100_000), _r("10:03:00", 110_000), _r("10:07:00", 150_000),
                _r("10:09:00", 151_000), _r("10:20:00", 300_000),
                _mi("10:30:00", 1300.0), _fut("10:30:05", 1301.0), _fut("10:31:00", 1299.0), _fut("10:33:00", 1301.5),
                _trade("14:20:00", 25_100.0)]
@@ -174,3 +175,27 @@ def test_toml_round_trip_and_messages(tmp_path):
         load_params(tmp_path / "missing.toml")
     with pytest.raises(Exception, match="frozen"):
         DEFAULT_PARAMS.foreign.speed_window_s = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("classification.rule", "lee_ready"), ("foreign.speed_window_s", 1800), ("alerts.cooldown_s", 0),
+    ("alerts.volume_spike.window_s", 3600), ("alerts.foreign_acceleration.window_s", 1800)])
+def test_micro_batches_under_changed_parameters_equal_the_day(key, value):
+    """The live loop's step carries the parameters in its state (checkpointed too) and sizes its context by them:
+    frame-by-frame batches give the day's tables under any parameter set."""
+    from transforms.incremental import ROW_TABLES, initial_state, snapshot_tables, state_from_tables, state_tables
+    from transforms.incremental.step import run_batches
+
+    params = _with(key, value)
+    raw = scenario_day()
+    day = run_day(raw, DAY, params=params)
+    state = initial_state(DAY, None, params)
+    tables, meta = state_tables(state)
+    assert state_from_tables(tables, meta).params == params
+    state, rows, _ = run_batches(state, [raw.slice(i, 1) for i in range(raw.height)])  # frame by frame
+    from polars.testing import assert_frame_equal
+
+    for name in ROW_TABLES:
+        assert_frame_equal(rows[name], day[name], check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
+    for name, table in snapshot_tables(state).items():
+        assert_frame_equal(table, day[name], check_exact=False, rel_tol=1e-12, abs_tol=1e-9)

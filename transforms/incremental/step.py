@@ -97,19 +97,21 @@ def step(state: LiveState, raw: pl.DataFrame, *, parsed: dict[str, pl.DataFrame]
     _check_restatement(state, parsed, batch_sources)
 
     # rows
+    params = state.params
     trades = build_trades(parsed, ranks, TradeContext(
-        sources=state.sources, seen=state.xt_seen, x_baseline=state.x_baseline, books=state.books, tick=state.tick))
+        sources=state.sources, seen=state.xt_seen, x_baseline=state.x_baseline, books=state.books, tick=state.tick),
+        params=params)
     room = context.room_with_context(state.flow_win, parsed["foreign_room"])
-    flow_all = foreign_flow(room, ranks)
+    flow_all = foreign_flow(room, ranks, params)
     new = after_key(state.last_key)
     flow = flow_all.filter(new)
     idx = indices(parsed["index"])
     spot = idx if state.spot is None else pl.concat([state.spot, idx], how="vertical")
-    bas = basis(trades, spot, futures_override=state.futures_override, ranks=ranks)
+    bas = basis(trades, spot, futures_override=state.futures_override, ranks=ranks, params=params)
     trades_ctx = trades if state.trades_win is None else pl.concat([state.trades_win, trades], how="vertical")
     basis_ctx = bas if state.basis_ctx is None else pl.concat([state.basis_ctx, bas], how="vertical")
     alerts, cooldown = alerts_after(trades_ctx, flow_all, basis_ctx, ranks, after=state.last_key,
-                                    last_emitted=state.cooldown)
+                                    last_emitted=state.cooldown, params=params)
 
     # aggregates
     new_state = state.evolve(
@@ -125,8 +127,8 @@ def step(state: LiveState, raw: pl.DataFrame, *, parsed: dict[str, pl.DataFrame]
         x_baseline=context.x_baseline(state.x_baseline, parsed["x"]),
         books=context.last_books(state.books, parsed, ranks),
         tick=context.tick_context(state.tick, trades),
-        trades_win=context.trade_window(trades_ctx),
-        flow_win=context.flow_window(flow_all),
+        trades_win=context.trade_window(trades_ctx, params),
+        flow_win=context.flow_window(flow_all, params),
         spot=context.last_spot(spot),
         basis_ctx=context.basis_context(basis_ctx),
         session_stats=_merge(state.session_stats, session_stats(trades), merge_session_stats),

@@ -375,3 +375,41 @@ def pool_ledgers(ledger: pl.DataFrame) -> pl.DataFrame:
         (pl.col("volume_accuracy") * pl.col("volume")).sum().alias("correct_volume"),
     ).with_columns(pl.lit(None, pl.Date).alias("trading_date"))
     return finish_ledger(pooled)
+
+
+def vendor_agreement(trades: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Agreement of the published aggressor side (``trades.aggressor_side``) with the vendor's label, per group.
+
+    The one computation of this measure: the daily report and the app both show it. Labels are normalised as the
+    ledger does (``vendor_side`` trimmed, upper-cased, :data:`BUY_LABELS` -> buy, :data:`SELL_LABELS` -> sell);
+    trades without one are not compared. Unlike the ledger, this scores the curated side itself, auction prints
+    (neutral by the rule of docs/analytics.md) included.
+
+    Parameters
+    ----------
+    trades : curated ``TRADES`` rows (at least aggressor_side, vendor_side and the ``by`` columns).
+    by : grouping columns; () = one row over all labelled trades.
+
+    Returns
+    -------
+    pl.DataFrame : *by, n i64 (labelled trades), agree i64, opposite i64 (we gave the other side), neutral i64 (we
+        gave no side), agree_pct f64 (100 agree / n), agree_sided_pct f64 (100 agree / (agree + opposite), null
+        when 0); ``agree + opposite + neutral == n``. Sorted by ``by``; no row when nothing is labelled.
+    """
+    ours = pl.col("aggressor_side")
+    sided = ours.is_in(["buy", "sell"]).fill_null(False)
+    t = trades.with_columns(_truth().alias("_vendor")).filter(pl.col("_vendor").is_not_null())
+    agg = [pl.len().cast(pl.Int64).alias("n"),
+           (sided & (ours == pl.col("_vendor"))).sum().cast(pl.Int64).alias("agree"),
+           (sided & (ours != pl.col("_vendor"))).sum().cast(pl.Int64).alias("opposite"),
+           (~sided).sum().cast(pl.Int64).alias("neutral")]
+    if by:
+        out = t.group_by(list(by)).agg(agg).sort(list(by))
+    else:
+        out = t.select(agg) if t.height else pl.DataFrame(schema={"n": pl.Int64, "agree": pl.Int64,
+                                                                   "opposite": pl.Int64, "neutral": pl.Int64})
+    return out.with_columns(
+        (100.0 * pl.col("agree") / pl.col("n")).alias("agree_pct"),
+        (100.0 * pl.col("agree") / pl.when(pl.col("agree") + pl.col("opposite") > 0)
+         .then(pl.col("agree") + pl.col("opposite"))).alias("agree_sided_pct"),
+    )

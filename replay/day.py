@@ -15,7 +15,10 @@ from pathlib import Path
 from reports.daily import build_report
 from storage import lake
 from storage.settings import Settings
-from transforms.pipeline import run_day
+from replay.parsed import load_parsed
+from transforms.classify import LEDGER_TABLE, classification_ledger
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
+from transforms.pipeline import run_parsed
 from transforms.schemas import CURATED
 
 
@@ -40,23 +43,32 @@ class DayBuild:
     rows: dict[str, int]
 
 
-def build_day(root: Path, day: date, *, futures_override: str | None = None) -> DayBuild:
+def build_day(root: Path, day: date, *, futures_override: str | None = None,
+              params: AnalyticsParams = DEFAULT_PARAMS, out: Path | None = None) -> DayBuild:
     """Run the analytics over the date's raw frames and write its curated tables and quarantine.
 
-    Writes every table of ``transforms.schemas.CURATED`` to ``lake/curated/date=D/`` and the quarantined frames to
-    ``lake/quarantine/date=D/``, each replacing what an earlier build wrote.
+    Writes every table of ``transforms.schemas.CURATED`` and the classification-accuracy ledger
+    (``transforms.classify``, table ``classification_ledger``) to ``<out>/curated/date=D/`` and the quarantined
+    frames to ``<out>/quarantine/date=D/``, each replacing what an earlier build wrote. ``out`` defaults to the lake
+    itself (the canonical tables); an experiment passes its own root (``replay.experiment``) with its ``params``.
+
+    The frames are read through the lake's parsed layer (``replay.parsed.load_parsed``): parsed from raw and
+    written there on the first build for the date's current raw segments and parser, read back afterwards.
 
     Raises
     ------
     NoRawData : the lake has no raw segment for ``day`` (the message lists the dates it has).
     """
-    raw = lake.read_raw(root, day)
-    if raw.height == 0:
+    parsed, frames = load_parsed(root, day)  # the lake's parsed layer, (re)built from raw when stale
+    if frames == 0:
         raise NoRawData(day, root, lake.lake_dates(root))
-    tables = run_day(raw, day, futures_override=futures_override)
-    curated = lake.write_curated(root, day, {name: tables[name] for name in CURATED})
-    lake.write_quarantine(root, day, tables["quarantine"])
-    return DayBuild(day=day, frames=raw.height, quarantined=tables["quarantine"].height, curated=curated,
+    out = root if out is None else out
+    tables = run_parsed(parsed, day, futures_override=futures_override, params=params)
+    curated = lake.write_curated(out, day, {name: tables[name] for name in CURATED})
+    ledger = classification_ledger(tables["trades"], params=params.classification)
+    curated |= lake.write_curated(out, day, {LEDGER_TABLE: ledger})
+    lake.write_quarantine(out, day, tables["quarantine"])
+    return DayBuild(day=day, frames=frames, quarantined=tables["quarantine"].height, curated=curated,
                     rows={name: t.height for name, t in tables.items()})
 
 

@@ -16,14 +16,14 @@ from transforms import schemas
 
 from market import rules as market
 from market.reference_data import UNKNOWN_SECTOR, sectors
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.windows import StreamIndex, arrival_key, arrival_order, effective_time
 
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")
-SPEED_WINDOW_S = 300
-ACCEL_LAG_S = 60
 
 
-def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None) -> pl.DataFrame:
+def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None,
+                 params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame:
     """Per-frame foreign flow.
 
     Parameters
@@ -31,6 +31,7 @@ def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None
     foreign_room : parsed R frames (``transforms.schemas.FOREIGN_ROOM``): cumulative buy_vol/sell_vol Int64
         shares, buy_val/sell_val Float64 VND, total_room/current_room Int64 shares.
     ranks : capture-session ranks (:func:`transforms.windows.arrival_order`).
+    params : ``params.foreign``: the speed window and the acceleration lag (default 300 s and 60 s).
 
     Returns
     -------
@@ -67,7 +68,8 @@ def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None
         (pl.col("_cm_buy_vol") - pl.col("_cm_sell_vol")).alias("cum_net_vol"),
         (pl.col("_cm_buy_val_vnd") - pl.col("_cm_sell_val_vnd")).alias("cum_net_val_vnd"),
     )
-    speeds = _speeds(f, {"": "cum_net_vol", "buy_": "_cm_buy_vol", "sell_": "_cm_sell_vol"})
+    speeds = _speeds(f, {"": "cum_net_vol", "buy_": "_cm_buy_vol", "sell_": "_cm_sell_vol"},
+                     params.foreign.speed_window_s, params.foreign.accel_lag_s)
     room, total = pl.col("current_room"), pl.col("total_room")
     return (
         f.with_columns(
@@ -80,17 +82,17 @@ def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None
     )
 
 
-def _speeds(f: pl.DataFrame, levels: dict[str, str]) -> list[pl.Series]:
+def _speeds(f: pl.DataFrame, levels: dict[str, str], window_s: int, lag_s: int) -> list[pl.Series]:
     """``speed_{p}vol_per_min`` and ``accel_{p}vol_per_min`` per prefix ``p`` of ``levels`` (prefix -> running level
     column), over ``f`` sorted by (symbol, arrival) with ``_teff`` (docs/analytics.md §6): the level's rate since
-    the row 5 minutes back (else the baseline) over the elapsed effective time, null where none elapsed; the
-    acceleration is the speed minus that of the row 1 minute back, null without one."""
+    the row ``window_s`` back (else the baseline) over the elapsed effective time, null where none elapsed; the
+    acceleration is the speed minus that of the row ``lag_s`` back, null without one."""
     idx = StreamIndex(f, "symbol")
     teff = f.get_column("_teff").to_numpy().astype(np.int64)
     first = np.searchsorted(idx.codes, idx.codes, side="left")  # the stream's baseline row
-    a = idx.last_at_or_before(SPEED_WINDOW_S)
+    a = idx.last_at_or_before(window_s)
     a = np.where(a >= 0, a, first)
-    b = idx.last_at_or_before(ACCEL_LAG_S)
+    b = idx.last_at_or_before(lag_s)
     has_b = b >= 0
     b = np.where(has_b, b, 0)
     out = []

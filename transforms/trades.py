@@ -7,7 +7,6 @@ book, the tick rule. SSI's own ``Side`` is kept as ``vendor_side``.
 
 from __future__ import annotations
 
-from datetime import time
 from typing import NamedTuple
 
 import polars as pl
@@ -16,6 +15,8 @@ from transforms import schemas
 
 from market import rules as market
 from market.reference_data import listed_exchanges
+from transforms.classify import classify_trades
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.windows import arrival_key, arrival_order
 
 _COMMON = [
@@ -120,13 +121,15 @@ def wire_label_expr(col: pl.Expr) -> pl.Expr:
     return col.str.strip_chars(market.WIRE_SPACE).str.to_uppercase()
 
 
-def phase_expr(opening_match: pl.Expr | None = None) -> pl.Expr:
-    """Session phase from exchange, TradingSession, time of day and, for a HOSE print stamped 09:15:00, whether it
-    belongs to the opening match (docs/analytics.md §3 "Session phase"; docs/market.md §2).
+def phase_expr(params: AnalyticsParams = DEFAULT_PARAMS, opening_match: pl.Expr | None = None) -> pl.Expr:
+    """Session phase from exchange, TradingSession, time of day and, for a HOSE print stamped at the ATO end
+    (09:15:00), whether it belongs to the opening match (docs/analytics.md §3 "Session phase"; docs/market.md §2);
+    the boundaries are ``params.phases``.
 
     opening_match : Boolean per trade, "no earlier print of the symbol today at another price" (its tick
         reference is null); None while the tick references are not known yet (only ``pt`` is final then).
     """
+    ato_end, atc_start = params.phases.ato_end, params.phases.atc_start
     s = wire_label_expr(pl.col("trading_session"))
     e = pl.col("exchange")
     hms = pl.col("exch_time").dt.time()
@@ -137,15 +140,15 @@ def phase_expr(opening_match: pl.Expr | None = None) -> pl.Expr:
         .when(s == "ATO").then(pl.lit("ato"))
         .when(s == "ATC").then(pl.lit("atc"))
         .when(s == "PLO").then(pl.lit("plo"))
-        .when(e == market.DERIVATIVES).then(pl.when(hms >= time(14, 30)).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
+        .when(e == market.DERIVATIVES).then(pl.when(hms >= atc_start).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
         .when(e == "UPCOM").then(pl.lit("continuous"))
         .when(e == "HNX").then(
             pl.when(hms > time(14, 45)).then(pl.lit("plo"))
-            .when(hms >= time(14, 30)).then(pl.lit("atc"))
+            .when(hms >= atc_start).then(pl.lit("atc"))
             .otherwise(pl.lit("continuous")))
-        .when(hms < time(9, 15)).then(pl.lit("ato"))
-        .when(hms == time(9, 15)).then(at_open)
-        .when(hms >= time(14, 30)).then(pl.lit("atc"))
+        .when(hms < ato_end).then(pl.lit("ato"))
+        .when(hms == ato_end).then(at_open)
+        .when(hms >= atc_start).then(pl.lit("atc"))
         .otherwise(pl.lit("continuous"))
     )
 
@@ -170,7 +173,7 @@ def merge_sources(earlier: dict[str, str] | None, batch: dict[str, str]) -> dict
 
 
 def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None = None,
-                 context: TradeContext | None = None) -> pl.DataFrame:
+                 context: TradeContext | None = None, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame:
     """All trades of the day, classified.
 
     Parameters
@@ -179,6 +182,7 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
         books), each in arrival order.
     ranks : capture-session ranks shared with the other tables (:func:`transforms.windows.arrival_order`).
     context : what earlier frames of the day left (:class:`TradeContext`); None at the start of the day.
+    params : the analytics parameters (``phases``, ``classification``); the default is docs/analytics.md §3.
 
     Returns
     -------
@@ -203,13 +207,13 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
             market.round_half_up_expr(
                 pl.col("price") * pl.col("volume").cast(pl.Float64) * market.multiplier_expr(pl.col("symbol"), pl.col("exchange"))
             ).alias("value_vnd"),
-            phase_expr().alias("phase"),
+            phase_expr(params).alias("phase"),
         )
     )
     trades = _attach_book(trades, parsed, ranks, context.books)
     trades = _attach_tick_reference(trades, context.tick)
-    trades = trades.with_columns(phase_expr(pl.col("_tick_ref").is_null()).alias("phase"))
-    return _classify(trades).select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
+    trades = trades.with_columns(phase_expr(params, pl.col("_tick_ref").is_null()).alias("phase"))
+    return _classify(trades, params).select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
 
 
 def _attach_book(trades: pl.DataFrame, parsed: dict[str, pl.DataFrame], ranks: dict[str, int],
@@ -251,7 +255,9 @@ def _attach_tick_reference(trades: pl.DataFrame, earlier: pl.DataFrame | None = 
                        maintain_order="left")
 
 
-def _classify(trades: pl.DataFrame) -> pl.DataFrame:
+def _classify(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame:
+    if params.classification != DEFAULT_PARAMS.classification:
+        return classify_trades(trades, params.classification)
     bid, ask, price = pl.col("_bid").fill_null(0.0), pl.col("_ask").fill_null(0.0), pl.col("price")
     usable = pl.col("_has_book").fill_null(False) & ((bid > 0) | (ask > 0))
     ref = pl.col("_tick_ref")

@@ -28,16 +28,19 @@ import polars as pl
 
 from transforms import schemas
 from transforms.schemas import EXCH_TIME
-from transforms.alerts import SPIKE_WINDOW_S
 from transforms.basis import SPOT_INDEX
-from transforms.foreign import ACCEL_LAG_S, SPEED_WINDOW_S
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.trades import REPEAT_KEY, tick_references
 from transforms.windows import StreamIndex, arrival_key, effective_time
 
 REPEAT_HORIZON_S = 1200
 """X-TRADE repeat keys are kept this long (exchange time) behind the symbol's latest X-TRADE frame."""
-FLOW_REACH_S = SPEED_WINDOW_S + ACCEL_LAG_S
-"""Foreign flow rows newer than this (behind the symbol's latest ``t_eff``) are kept whole."""
+
+
+def flow_reach_s(params: AnalyticsParams = DEFAULT_PARAMS) -> int:
+    """How far back (s of exchange time) the foreign speed, acceleration and FOREIGN_ACCELERATION look."""
+    return max(params.foreign.speed_window_s + params.foreign.accel_lag_s,
+               params.alerts.foreign_acceleration.window_s)
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")
 _BOOK = ["session", "seq", "symbol", "bid_price_1", "ask_price_1"]
 
@@ -106,12 +109,13 @@ def tick_context(earlier: pl.DataFrame | None, trades: pl.DataFrame) -> pl.DataF
     )
 
 
-def trade_window(trades: pl.DataFrame) -> pl.DataFrame | None:
-    """Trades (context + new, arrival order) with ``t_eff > T - SPIKE_WINDOW_S`` per symbol."""
+def trade_window(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame | None:
+    """Trades (context + new, arrival order) with ``t_eff > T - W`` per symbol, W the VOLUME_SPIKE window
+    (``params.alerts.volume_spike.window_s``, default 1200 s)."""
     if trades.height == 0:
         return None
     teff = effective_time("symbol")
-    return trades.filter(teff > teff.max().over("symbol") - SPIKE_WINDOW_S)
+    return trades.filter(teff > teff.max().over("symbol") - params.alerts.volume_spike.window_s)
 
 
 def room_with_context(flow_win: pl.DataFrame | None, foreign_room: pl.DataFrame) -> pl.DataFrame:
@@ -129,21 +133,22 @@ def room_with_context(flow_win: pl.DataFrame | None, foreign_room: pl.DataFrame)
         dict(schemas.FOREIGN_ROOM))
 
 
-def flow_window(flow: pl.DataFrame) -> pl.DataFrame | None:
+def flow_window(flow: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame | None:
     """FOREIGN_FLOW rows (context + new, arrival order) that later rows can still read, with ``_cm_*`` levels:
-    per symbol the rows with ``t_eff > T - 360``, the anchor, the row each of those measures its speed from, and
-    the baseline; ``exch_time`` is the row's ``t_eff`` (so that a replay rebuilds it)."""
+    per symbol the rows with ``t_eff > T - R`` (R = :func:`flow_reach_s`, default 360 s), the anchor, the row each
+    of those measures its speed from, and the baseline; ``exch_time`` is the row's ``t_eff`` (so that a replay
+    rebuilds it)."""
     if flow.height == 0:
         return None
     f = flow.with_row_index("_i").sort("symbol", "_i").with_columns(
         *[pl.col(c).clip(lower_bound=0).cum_max().over("symbol").alias(f"_cm_{c}") for c in _LEVELS],
         effective_time("symbol"))
-    inside = pl.col("_teff") > pl.col("_teff").max().over("symbol") - FLOW_REACH_S
+    inside = pl.col("_teff") > pl.col("_teff").max().over("symbol") - flow_reach_s(params)
     anchor = (~inside) & (~inside).cum_sum().over("symbol").eq((~inside).sum().over("symbol"))
     read = f.select(inside | anchor).to_series().to_numpy()
     idx = StreamIndex(f, "symbol")
     keep = read | (np.arange(f.height) == np.searchsorted(idx.codes, idx.codes, side="left"))
-    speed_from = idx.last_at_or_before(SPEED_WINDOW_S)[read]
+    speed_from = idx.last_at_or_before(params.foreign.speed_window_s)[read]
     keep[speed_from[speed_from >= 0]] = True
     at_teff = pl.from_epoch("_teff", time_unit="s").dt.replace_time_zone(EXCH_TIME.time_zone).cast(EXCH_TIME)
     return (f.filter(pl.Series(keep)).sort("_i").with_columns(at_teff.alias("exch_time"))

@@ -13,10 +13,8 @@ from datetime import date
 
 from market.rules import round_half_up
 from market.reference_data import sector
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 
-SPEED_WINDOW_S = 300
-ACCEL_LAG_S = 60
-ACCEL_LEVEL_LAG_S = 300  # FOREIGN_ACCELERATION compares with the level 5 minutes earlier
 
 
 @dataclass(frozen=True)
@@ -34,13 +32,13 @@ class _SymbolFlow:
     cm: list[int] | None = None  # buy_vol, sell_vol, buy_val, sell_val running maxima; None before the baseline
     t_eff: int | None = None
     first: _Point | None = None  # the baseline row
-    recent: deque = field(default_factory=deque)  # points with t_eff > now - 360 s
-    anchor: _Point | None = None  # the latest point with t_eff <= now - 360 s
+    recent: deque = field(default_factory=deque)  # points with t_eff > now - reach (360 s by default)
+    anchor: _Point | None = None  # the latest point with t_eff <= now - reach
     corrections: int = 0
     last: dict | None = None  # the last flow row
 
     def latest_at_or_before(self, t: int) -> _Point | None:
-        """The latest earlier point with ``t_eff <= t`` (for ``t >= now - 360``), or None."""
+        """The latest earlier point with ``t_eff <= t`` (for ``t >= now - reach``), or None."""
         for p in reversed(self.recent):
             if p.t_eff <= t:
                 return p
@@ -59,7 +57,11 @@ def _minus(a: float | None, b: float | None) -> float | None:
 class ForeignFlow:
     """Per-symbol state of the foreign flow; :meth:`on_row` turns one R row into one flow row."""
 
-    def __init__(self) -> None:
+    def __init__(self, params: AnalyticsParams = DEFAULT_PARAMS) -> None:
+        self._speed_s = params.foreign.speed_window_s
+        self._lag_s = params.foreign.accel_lag_s
+        self._level_lag_s = params.alerts.foreign_acceleration.window_s  # FOREIGN_ACCELERATION's level lag
+        self._reach_s = max(self._speed_s + self._lag_s, self._level_lag_s)  # points older are not read
         self._symbols: dict[str, _SymbolFlow] = {}
 
     def on_row(self, row: dict, key: str, t_s: int) -> tuple[dict, int, int, int]:
@@ -93,20 +95,20 @@ class ForeignFlow:
         t_eff = t_s if st.t_eff is None or t_s > st.t_eff else st.t_eff
         st.t_eff = t_eff
         first = st.first
-        while st.recent and st.recent[0].t_eff <= t_eff - SPEED_WINDOW_S - ACCEL_LAG_S:
+        while st.recent and st.recent[0].t_eff <= t_eff - self._reach_s:
             st.anchor = st.recent.popleft()
         levels_now = (cm[0] - cm[1], cm[0], cm[1])  # net, buy, sell volume levels
         # docs/analytics.md §6: speed from the row 5 minutes back (else the baseline), acceleration against the
         # speed of the row 1 minute back
-        a = st.latest_at_or_before(t_eff - SPEED_WINDOW_S) or first
-        b = st.latest_at_or_before(t_eff - ACCEL_LAG_S)
+        a = st.latest_at_or_before(t_eff - self._speed_s) or first
+        b = st.latest_at_or_before(t_eff - self._lag_s)
         speeds = tuple(_rate(now, then, t_eff - a.t_eff) if a is not None else None
                        for now, then in zip(levels_now, a.levels if a is not None else levels_now, strict=True))
         accels = [_minus(sp, b.speeds[k]) if b is not None else None for k, sp in enumerate(speeds)]
         now = _Point(t_eff, levels_now, speeds, cm[2] - cm[3])
         if first is None:
             st.first = now
-        level_prev = (st.latest_at_or_before(t_eff - ACCEL_LEVEL_LAG_S) or st.first).net_val
+        level_prev = (st.latest_at_or_before(t_eff - self._level_lag_s) or st.first).net_val
         st.recent.append(now)
 
         total_room, current_room = row["total_room"], row["current_room"]

@@ -7,6 +7,7 @@ book, the tick rule. SSI's own ``Side`` is kept as ``vendor_side``.
 
 from __future__ import annotations
 
+from datetime import time
 from typing import NamedTuple
 
 import polars as pl

@@ -270,6 +270,19 @@ def raw_segments(lake: Path, day: date, session: str | None = None) -> list[Path
     return out
 
 
+def session_of_segment(path: Path) -> str:
+    """The session id in a raw segment's file name (``<session>-<segment:06d>.parquet``).
+
+    Raises
+    ------
+    ValueError : the name is not a raw segment's.
+    """
+    m = _SEGMENT_NAME.match(Path(path).name)
+    if m is None:
+        raise ValueError(f"{path} is not a raw segment (<session>-<segment:06d>.parquet)")
+    return m["session"]
+
+
 def next_segment(lake: Path, day: date, session: str) -> int:
     """The first unused segment number of ``session`` on ``day`` (0 when it has none)."""
     used = [int(_SEGMENT_NAME.match(p.name)["segment"]) for p in raw_segments(lake, day, session)]

@@ -98,6 +98,7 @@ def rebuild_day(trading_date: date | None = None) -> dict:
         log.info("skipped: %s", reason)
         return {"trading_date": day.isoformat(), "skipped": reason}
     settings = flow_settings()
+    target_from_settings(settings)  # a VNTRACK_DATABASE_URL that cannot work fails now, not after the analytics
     lake = Path(settings.lake)
     compaction = compact_raw(lake, day, settings.compact_segment_rows)
     curated = build_curated(lake, day, settings.futures_override)

@@ -166,11 +166,11 @@ def rebuild_date(settings, day: date) -> dict:
 
     if reason := non_trading_reason(day):
         return {"trading_date": day.isoformat(), "skipped": reason}
+    target = target_from_settings(settings)  # a bad VNTRACK_DATABASE_URL fails before the analytics
     lake = Path(settings.lake)
     comp = compact_day(lake, day, max_rows=settings.compact_segment_rows)
     cur = build_curated(lake, day, futures_override=settings.futures_override)
     _, failed, total = validate(lake, day)
-    target = target_from_settings(settings)
     migrate(target)
     result = load(lake, day, target, frames=cur.frames, dq_failed=failed, dq_total=total,
                   on_failure=settings.dq_on_failure)

@@ -29,6 +29,12 @@ def compact_raw(lake: Path, trading_date: date, max_rows: int) -> dict:
 
 
 @task(cache_policy=NONE)
+def check_raw(lake: Path, trading_date: date) -> list[str]:
+    """Stale leftovers removed, unreadable raw segments moved to the quarantine (flows.steps.check_raw)."""
+    return steps.check_raw(lake, trading_date)
+
+
+@task(cache_policy=NONE)
 def build_curated(lake: Path, trading_date: date, futures_override: str | None) -> dict:
     """Batch analytics into ``lake/curated/date=D/``; returns ``{"paths": {table: path}, "frames": n}``."""
     cur = steps.build_curated(lake, trading_date, futures_override=futures_override)
@@ -100,6 +106,10 @@ def rebuild_day(trading_date: date | None = None) -> dict:
     settings = flow_settings()
     target_from_settings(settings)  # a VNTRACK_DATABASE_URL that cannot work fails now, not after the analytics
     lake = Path(settings.lake)
+    corrupt = check_raw(lake, day)
+    if corrupt:
+        log.warning("%s: unreadable raw segments moved to the quarantine, the day is incomplete: %s", day,
+                    ", ".join(corrupt))
     compaction = compact_raw(lake, day, settings.compact_segment_rows)
     curated = build_curated(lake, day, settings.futures_override)
     validation = validate_curated(lake, day)
@@ -111,5 +121,6 @@ def rebuild_day(trading_date: date | None = None) -> dict:
     report = write_report(lake, day, Path(settings.reports_root))
     retention = apply_retention(lake, day)
     log.info("%s rebuilt: %s, %s trades, status %s", day, loaded["target"], loaded["rows"]["trades"], status)
-    return {"trading_date": day.isoformat(), "compaction": compaction, "frames": curated["frames"],
+    return {"trading_date": day.isoformat(), "corrupt_segments": corrupt, "compaction": compaction,
+            "frames": curated["frames"],
             "validation": validation, "status": status, "load": loaded, "report": report, "retention": retention}

@@ -54,13 +54,16 @@ class Curated:
 def build_curated(lake: Path, day: date, *, futures_override: str | None = None) -> Curated:
     """Run the batch analytics (``transforms.pipeline.run_day``) over the date's raw frames.
 
-    Writes every table of ``transforms.schemas.CURATED`` plus ``book_top`` to ``lake/curated/date=D/`` and the
-    quarantine to ``lake/quarantine/date=D/``.
+    Writes every table of ``transforms.schemas.CURATED`` plus ``book_top`` to ``lake/curated/date=D/`` as one
+    set (``capture.lake.write_curated_day``, manifest included) and the quarantine to ``lake/quarantine/date=D/``.
+    Stale leftovers of an interrupted run are removed first and unreadable raw segments moved to the quarantine
+    (:func:`check_raw`; the manifest then lists them under ``incomplete``).
 
     Raises
     ------
-    NoRawData : the date has no raw segment (the message lists the dates the lake has).
+    NoRawData : the date has no readable raw segment (the message lists the dates the lake has).
     """
+    check_raw(lake, day)
     raw = lake_io.read_raw(lake, day)
     if raw.height == 0:
         have = ", ".join(d.isoformat() for d in lake_io.lake_dates(lake)) or "none"
@@ -68,9 +71,17 @@ def build_curated(lake: Path, day: date, *, futures_override: str | None = None)
     tables = run_day(raw, day, futures_override=futures_override)
     out = {name: tables[name] for name in CURATED}
     out["book_top"] = book_top(tables["x_quote"], tables["x"])
-    paths = lake_io.write_curated(lake, day, out)
     lake_io.write_quarantine(lake, day, tables["quarantine"])
+    paths = lake_io.write_curated_day(lake, day, out, meta={
+        "frames": raw.height, "incomplete": [p.name for p in lake_io.quarantined_segments(lake, day)]})
     return Curated(paths, raw.height)
+
+
+def check_raw(lake: Path, day: date) -> list[str]:
+    """Clean what an interrupted run left for ``day`` and move its unreadable raw segments to the quarantine
+    (``capture.lake.clean_stale``, ``capture.lake.quarantine_corrupt_segments``); returns the moved file names."""
+    lake_io.clean_stale(lake, day)
+    return [c.path.name for c in lake_io.quarantine_corrupt_segments(lake, day)]
 
 
 def validate(lake: Path, day: date) -> tuple[Path, int, int]:
@@ -84,8 +95,26 @@ def validate(lake: Path, day: date) -> tuple[Path, int, int]:
 
     tables = {name: lake_io.read_curated(lake, day, name) for name in CURATED}
     result = validate_day(day, tables)
-    path = lake_io.write_table(dq_path(lake, day), result.results)
-    return path, result.failed, result.total
+    results = pl.concat([result.results, raw_readable_row(lake, day, result.results)]).sort(
+        "table_name", "expectation", "column_name")
+    path = lake_io.write_table(dq_path(lake, day), results)
+    failed = result.failed + int(not results.filter(pl.col("table_name") == "raw")["success"].all())
+    return path, failed, results.height
+
+
+def raw_readable_row(lake: Path, day: date, like: pl.DataFrame) -> pl.DataFrame:
+    """The data-quality row ``raw`` / ``raw_segments_readable``: fails when any raw segment of the day was
+    unreadable and moved to the quarantine (``observed`` lists them), so such a day loads as degraded."""
+    from datetime import datetime, timezone
+
+    bad = [p.name for p in lake_io.quarantined_segments(lake, day)]
+    total = len(lake_io.raw_segments(lake, day)) + len(bad)
+    run_id = like["run_id"][0] if like.height else f"{day:%Y%m%d}-raw"
+    checked = like["checked_at"][0] if like.height else datetime.now(timezone.utc)
+    return pl.DataFrame([{
+        "trading_date": day, "run_id": run_id, "table_name": "raw", "expectation": "raw_segments_readable",
+        "column_name": None, "success": not bad, "element_count": total, "unexpected_count": len(bad),
+        "observed": json.dumps({"quarantined": bad}), "checked_at": checked}], schema=like.schema)
 
 
 def load(lake: Path, day: date, target: Target, *, frames: int, dq_failed: int, dq_total: int,
@@ -168,6 +197,7 @@ def rebuild_date(settings, day: date) -> dict:
         return {"trading_date": day.isoformat(), "skipped": reason}
     target = target_from_settings(settings)  # a bad VNTRACK_DATABASE_URL fails before the analytics
     lake = Path(settings.lake)
+    check_raw(lake, day)
     comp = compact_day(lake, day, max_rows=settings.compact_segment_rows)
     cur = build_curated(lake, day, futures_override=settings.futures_override)
     _, failed, total = validate(lake, day)

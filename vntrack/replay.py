@@ -38,22 +38,30 @@ class ReplayResult:
     report_markdown: Path
     seconds: float
     quarantined: int = field(default=0)
+    corrupt_segments: tuple[str, ...] = ()
 
 
 def replay_day(settings: Settings, day: date) -> ReplayResult:
     """Run the analytics over ``day`` and write its curated tables, quarantine and report.
 
+    First removes what an interrupted run left (``capture.lake.clean_stale``) and moves unreadable raw segments
+    to the quarantine (``capture.lake.quarantine_corrupt_segments``: the day is then marked incomplete in the
+    manifest, the report and the app). The curated set is published whole (``capture.lake.write_curated_day``).
+
     Raises
     ------
-    NoDataForDate : when the lake has no raw segment for ``day`` (the message lists the dates it has).
+    NoDataForDate : when the lake has no readable raw segment for ``day`` (the message lists the dates it has).
     """
+    lake.clean_stale(settings.lake, day)
+    corrupt = lake.quarantine_corrupt_segments(settings.lake, day)
     raw = lake.read_raw(settings.lake, day)
     if raw.height == 0:
         raise NoDataForDate(day, settings.lake, lake.lake_dates(settings.lake))
     started = time.perf_counter()
     tables = run_day(raw, day, futures_override=settings.futures_override)
-    curated = lake.write_curated(settings.lake, day, {name: tables[name] for name in CURATED})
     lake.write_quarantine(settings.lake, day, tables["quarantine"])
+    curated = lake.write_curated_day(settings.lake, day, {name: tables[name] for name in CURATED},
+                                     meta=curated_meta(settings.lake, day, raw.height))
     report = build_report(settings.lake, day, settings.reports_root)
     return ReplayResult(
         day=day,
@@ -64,4 +72,11 @@ def replay_day(settings: Settings, day: date) -> ReplayResult:
         report_markdown=report.markdown,
         seconds=time.perf_counter() - started,
         quarantined=tables["quarantine"].height,
+        corrupt_segments=tuple(c.path.name for c in corrupt),
     )
+
+
+def curated_meta(root: Path, day: date, frames: int) -> dict:
+    """The manifest keys of a curated set: ``frames`` read, ``incomplete`` (raw segments of the day that were
+    unreadable and are in the quarantine, by file name; empty = the day is whole)."""
+    return {"frames": frames, "incomplete": [p.name for p in lake.quarantined_segments(root, day)]}

@@ -32,10 +32,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.data.replay import load_replay_day, snapshot_at  # noqa: E402
 from app.data.snapshot import exch_datetime  # noqa: E402
-from capture.simulate import simulate_day  # noqa: E402
+from testbed.simulate import simulate_day  # noqa: E402
 from tests.webapp.live_snapshot import health, publish  # noqa: E402
-from vntrack.replay import replay_day  # noqa: E402
-from vntrack.settings import Settings  # noqa: E402
+from replay.day import replay_day  # noqa: E402
+from storage.settings import Settings  # noqa: E402
 
 DAY = date(2026, 7, 22)
 MAIN = str(ROOT / "app" / "main.py")

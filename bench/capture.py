@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.feed import count_broadcasts  # noqa: E402
-from capture import lake as lake_io  # noqa: E402
+from storage import lake as lake_io  # noqa: E402
 from capture.daemon.client import fetch_token, negotiate, open_socket, switch_channels  # noqa: E402
 from tests.capture_procs import CONSUMER_ID, CONSUMER_SECRET, start_capture, start_feed, status  # noqa: E402
 

@@ -36,10 +36,10 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from capture import lake as lake_io
+from storage import lake as lake_io
 from capture.daemon.client import fetch_token, negotiate, open_socket, switch_channels
-from capture.schemas import RAW_FRAME_PL
-from transforms.reference_data import vn30_members
+from storage.schemas import RAW_FRAME_PL
+from market.reference_data import vn30_members
 
 DAY = date(2026, 7, 20)
 

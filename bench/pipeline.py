@@ -31,8 +31,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from capture.lake import read_raw  # noqa: E402
-from live import paths  # noqa: E402
+from storage.lake import read_raw  # noqa: E402
+from storage import live as paths  # noqa: E402
 from vntrack import pipeline  # noqa: E402
 
 DAY = date(2026, 7, 22)

@@ -1,6 +1,6 @@
 """Benchmark: parse + all analytics, vectorized (transforms.pipeline) against the scalar reference, same input.
 
-The input is one full simulated trading day (``capture.simulate.simulate_frames``: every VN30 member plus the VN30F
+The input is one full simulated trading day (``testbed.simulate.simulate_frames``: every VN30 member plus the VN30F
 front and next month, X-QUOTE / X-TRADE / B / R / MI / F in SSI wire format and arrival order), optionally with the
 real B and MI recordings of 2026-07-20 appended as a second capture session. Prints frames/s of both
 implementations and their ratio (machines here are noisy: only the ratio is comparable across runs).
@@ -22,7 +22,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from capture.simulate import simulate_frames  # noqa: E402
+from testbed.simulate import simulate_frames  # noqa: E402
 from transforms.pipeline import run_day  # noqa: E402
 from transforms.reference import run_reference  # noqa: E402
 

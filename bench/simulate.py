@@ -27,8 +27,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from capture.simulate import DayFrames, build_day, simulate_day  # noqa: E402
-from capture.simulate.universe import UNIVERSES  # noqa: E402
+from testbed.simulate import DayFrames, build_day, simulate_day  # noqa: E402
+from testbed.simulate.universe import UNIVERSES  # noqa: E402
 
 
 def bench(day: date, universe: str, seed: int) -> None:

@@ -32,9 +32,9 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from capture.lake import raw_table_from_polars, write_raw_segment  # noqa: E402
-from capture.simulate import simulate_frames  # noqa: E402
-from live import paths  # noqa: E402
+from storage.lake import raw_table_from_polars, write_raw_segment  # noqa: E402
+from testbed.simulate import simulate_frames  # noqa: E402
+from storage import live as paths  # noqa: E402
 from tests.capture_like import CaptureLike  # noqa: E402
 from transforms.incremental import initial_state  # noqa: E402
 from transforms.incremental.step import run_batches  # noqa: E402

@@ -32,13 +32,13 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 import polars as pl  # noqa: E402
 import psycopg  # noqa: E402
 
-from capture import lake as lake_io  # noqa: E402
-from capture.simulate import simulate_day  # noqa: E402
+from storage import lake as lake_io  # noqa: E402
+from testbed.simulate import simulate_day  # noqa: E402
 from flows import steps  # noqa: E402
-from flows.compact import compact_day  # noqa: E402
-from flows.warehouse.load import conform, copy_rows, ensure_partitions, partition_name  # noqa: E402
-from flows.warehouse.migrate import migrate  # noqa: E402
-from flows.warehouse.target import Target, connect_postgres  # noqa: E402
+from storage.compact import compact_day  # noqa: E402
+from warehouse.load import conform, copy_rows, ensure_partitions, partition_name  # noqa: E402
+from warehouse.migrate import migrate  # noqa: E402
+from warehouse.target import Target, connect_postgres  # noqa: E402
 from reports.daily import build_report  # noqa: E402
 
 DAY = date(2026, 7, 22)

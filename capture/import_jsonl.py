@@ -29,8 +29,8 @@ from __future__ import annotations
 import json
 from datetime import date, time
 
-from capture.exchange_time import exchange_time_ns, parse_time_of_day, parse_trading_date
-from capture.schemas import ImportedFrame
+from market.clock import exchange_time_ns, parse_time_of_day, parse_trading_date
+from storage.schemas import ImportedFrame
 
 FORMAT = "ssi-jsonl"
 

@@ -40,8 +40,8 @@ rows each), and the decision taken for each finding:
    TCB 2 (1 + 1); every empty ``match_type`` is an ATC row; no ATO rows (TCB starts at 09:17:32).
 5. **Prices.** ``price_vnd = round(price * 1000)`` (integer rounding, never a float product like
    26950.000000000004). ``RefPrice = price_vnd - price_change`` (``price_change`` is already VND), one value per
-   (day, symbol) or the file is refused. ``Ceiling``/``Floor`` = ``transforms.market.price_limits(ref, exchange)``
-   with the exchange from ``transforms.market.resolve_exchange`` (shipped VN30 list), default HOSE.
+   (day, symbol) or the file is refused. ``Ceiling``/``Floor`` = ``market.rules.price_limits(ref, exchange)``
+   with the exchange from ``market.rules.resolve_exchange`` (shipped VN30 list), default HOSE.
 6. **Other fields** (ssi-wire.md §2.1, in wire order): ``Isin`` = symbol; ``PriorVal`` = ``RefPrice`` (previous
    close, as on the wire for stocks); ``AvgPrice`` = ``TotalVal / TotalVol`` rounded to 2 decimals (as the wire
    sample 22927.93); ``Change`` = price - ref (VND); ``RatioChange`` = ``round(change / ref * 100, 2)``;
@@ -61,11 +61,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import groupby
 
-from capture.exchange_time import exchange_time_ns, parse_trading_date
+from market.clock import exchange_time_ns, parse_trading_date
 from capture.import_jsonl import decode_text
-from capture.schemas import ImportedFrame
-from capture.wire import broadcast_argument
-from transforms.market import DERIVATIVES, is_index_symbol, price_limits, resolve_exchange
+from storage.schemas import ImportedFrame
+from ssi.envelope import broadcast_argument
+from market.rules import DERIVATIVES, is_index_symbol, price_limits, resolve_exchange
 
 FORMAT = "kbs-ticks-csv"
 KBS_COLUMNS: tuple[str, ...] = (

@@ -39,15 +39,14 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import pyarrow as pa
-
-from capture import import_jsonl, import_kbs
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from capture.lake import next_segment, raw_segment_path, raw_segments, session_of_segment, write_raw_segment
-from capture.schemas import RAW_FRAME, ImportedFrame
+from capture import import_jsonl, import_kbs
+from storage.lake import next_segment, raw_segment_path, raw_segments, session_of_segment, write_raw_segment
+from storage.schemas import RAW_FRAME, ImportedFrame
 
 Format = Literal["ssi-jsonl", "kbs-ticks-csv"]
 SEGMENT = 0

@@ -18,7 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import steps
 from flows.common import flow_settings
-from transforms.calendar import trading_days
+from market.calendar import trading_days
 
 
 @task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE, task_run_name="rebuild-{trading_date}")
@@ -51,7 +51,7 @@ def backfill(start: date, end: date, runner: Literal["thread", "dask"] = "thread
 
     Parameters
     ----------
-    start, end : the range; weekends and holidays (transforms/calendar.py) are left out.
+    start, end : the range; weekends and holidays (market/calendar.py) are left out.
     runner : ``thread`` (ThreadPoolTaskRunner) or ``dask`` (prefect-dask DaskTaskRunner).
     workers : threads, or local Dask worker processes.
     dask_address : an existing Dask scheduler (``runner="dask"`` only); None = a temporary local cluster.

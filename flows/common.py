@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from transforms.calendar import is_trading_day, previous_trading_day
-from vntrack.settings import Settings
+from market.calendar import is_trading_day, previous_trading_day
+from storage.settings import Settings
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -23,7 +23,7 @@ def today_vn() -> date:
 
 
 def non_trading_reason(day: date) -> str | None:
-    """Why ``day`` has no session (weekend or a holiday of ``transforms/calendar.py``), or None on a trading day.
+    """Why ``day`` has no session (weekend or a holiday of ``market/calendar.py``), or None on a trading day.
 
     The schedules in prefect.yaml fire on weekdays; this guard makes a run on a holiday a no-op (Completed, with
     the reason), so the holiday list lives in one place (transforms/data) and never needs a re-deploy.

@@ -1,6 +1,6 @@
 """``rebuild_day``: one recorded trading date -> compacted raw, curated tables, validation, warehouse, report.
 
-Each task wraps a plain function of ``flows.steps`` / ``flows.compact`` and passes paths, never frames; only the
+Each task wraps a plain function of ``flows.steps`` / ``storage.compact`` and passes paths, never frames; only the
 I/O that can fail transiently (the warehouse load, the raw compaction) retries. Idempotent per date: running it
 again replaces the date's curated tables, dq results, warehouse rows and report.
 """
@@ -15,15 +15,15 @@ from prefect.cache_policies import NONE
 
 from flows import steps
 from flows.common import flow_settings, non_trading_reason, today_vn
-from flows.compact import compact_day
-from flows.warehouse.migrate import migrate
-from flows.warehouse.target import target_from_settings
+from storage.compact import compact_day
+from warehouse.migrate import migrate
+from warehouse.target import target_from_settings
 from reports.daily import build_report
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], cache_policy=NONE)
 def compact_raw(lake: Path, trading_date: date, max_rows: int) -> dict:
-    """Compact the date's raw segments (flows.compact); returns the segment counts before and after."""
+    """Compact the date's raw segments (storage.compact); returns the segment counts before and after."""
     r = compact_day(lake, trading_date, max_rows=max_rows)
     return {"before": r.before, "after": r.after, "rows": r.rows, "compacted": r.compacted, "reason": r.reason}
 
@@ -70,7 +70,7 @@ def write_report(lake: Path, trading_date: date, out_dir: Path) -> dict:
 @task(cache_policy=NONE)
 def apply_retention(lake: Path, trading_date: date) -> dict:
     """Lake retention after a successful rebuild (live state dropped; raw kept unless configured)."""
-    from flows.warehouse.load import drop_expired
+    from warehouse.load import drop_expired
 
     settings = flow_settings()
     out = steps.apply_lake_retention(lake, trading_date, raw_retention_days=settings.raw_retention_days,

@@ -1,6 +1,6 @@
 """``reconcile_day``: how complete is the capture? Captured per-symbol totals vs SSI's REST DailyStockPrice.
 
-Compared per symbol (ssi-wire.md §4; field names as capture/feed/totals.py and SSI's Java client spell them):
+Compared per symbol (ssi-wire.md §4; field names as testbed/feed/totals.py and SSI's Java client spell them):
 
 ==========================  =====================================================  ==========================
 measure                     captured (curated tables of the date)                 REST (DailyStockPrice)
@@ -24,11 +24,11 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from capture import lake as lake_io
+from storage import lake as lake_io
 from flows.common import flow_settings, non_trading_reason, today_vn
-from flows.warehouse.load import replace_day
-from flows.warehouse.migrate import migrate
-from flows.warehouse.target import target_from_settings
+from warehouse.load import replace_day
+from warehouse.migrate import migrate
+from warehouse.target import target_from_settings
 
 PAGE_SIZE = 1000
 _MEASURES = (("volume", "TotalMatchVol"), ("foreign_buy_vol", "ForeignBuyVolTotal"),

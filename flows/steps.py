@@ -14,10 +14,10 @@ from pathlib import Path
 
 import polars as pl
 
-from capture import lake as lake_io
-from flows.warehouse.frames import book_top, read_capture_events
-from flows.warehouse.load import LoadResult, replace_day
-from flows.warehouse.target import Target
+from storage import lake as lake_io
+from warehouse.frames import book_top, read_capture_events
+from warehouse.load import LoadResult, replace_day
+from warehouse.target import Target
 from transforms.pipeline import run_day
 from transforms.schemas import CURATED
 
@@ -35,7 +35,7 @@ class LoadBlocked(RuntimeError):
 
 
 dq_path = lake_io.dq_results_path
-"""``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results (capture.lake)."""
+"""``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results (storage.lake)."""
 
 
 def live_day_dir(lake: Path, day: date) -> Path:
@@ -55,7 +55,7 @@ def build_curated(lake: Path, day: date, *, futures_override: str | None = None)
     """Run the batch analytics (``transforms.pipeline.run_day``) over the date's raw frames.
 
     Writes every table of ``transforms.schemas.CURATED`` plus ``book_top`` to ``lake/curated/date=D/`` as one
-    set (``capture.lake.write_curated_day``, manifest included) and the quarantine to ``lake/quarantine/date=D/``.
+    set (``storage.lake.write_curated_day``, manifest included) and the quarantine to ``lake/quarantine/date=D/``.
     Stale leftovers of an interrupted run are removed first and unreadable raw segments moved to the quarantine
     (:func:`check_raw`; the manifest then lists them under ``incomplete``).
 
@@ -79,7 +79,7 @@ def build_curated(lake: Path, day: date, *, futures_override: str | None = None)
 
 def check_raw(lake: Path, day: date) -> list[str]:
     """Clean what an interrupted run left for ``day`` and move its unreadable raw segments to the quarantine
-    (``capture.lake.clean_stale``, ``capture.lake.quarantine_corrupt_segments``); returns the moved file names."""
+    (``storage.lake.clean_stale``, ``storage.lake.quarantine_corrupt_segments``); returns the moved file names."""
     lake_io.clean_stale(lake, day)
     return [c.path.name for c in lake_io.quarantine_corrupt_segments(lake, day)]
 
@@ -187,10 +187,10 @@ def rebuild_date(settings, day: date) -> dict:
     Returns the same keys as the flow; ``skipped`` on a non-trading day.
     """
     from flows.common import non_trading_reason, today_vn
-    from flows.compact import compact_day
-    from flows.warehouse.load import drop_expired
-    from flows.warehouse.migrate import migrate
-    from flows.warehouse.target import target_from_settings
+    from storage.compact import compact_day
+    from warehouse.load import drop_expired
+    from warehouse.migrate import migrate
+    from warehouse.target import target_from_settings
     from reports.daily import build_report
 
     if reason := non_trading_reason(day):

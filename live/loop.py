@@ -20,9 +20,9 @@ from pathlib import Path
 
 import polars as pl
 
-from capture.events import read_events
-from capture.lake import events_day_dir
-from live import paths
+from storage.events import read_events
+from storage.lake import events_day_dir
+from storage import live as paths
 from live.publish import SNAPSHOT, next_version, publish
 from live.source import Cursor, Poll, advance, poll, read_all
 from live.store import Checkpoint, LiveStore, _write_json

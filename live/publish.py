@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from live import paths
+from storage import live as paths
 from live.store import _write_json
 from transforms import schemas
 

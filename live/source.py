@@ -13,9 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
-from capture.journal import open_journals, read_journal
-from capture.lake import _SEGMENT_NAME, raw_segments
-from capture.schemas import RAW_FRAME_PL
+from storage.journal import open_journals, read_journal
+from storage.lake import _SEGMENT_NAME, raw_segments
+from storage.schemas import RAW_FRAME_PL
 
 
 @dataclass

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import polars as pl
 
-from capture.lake import _fsync_dir, write_table
-from live import paths
+from storage.lake import _fsync_dir, write_table
+from storage import live as paths
 from live.source import Cursor
 from transforms import schemas
 from transforms.incremental import ROW_TABLES, LiveState, initial_state, state_from_tables, state_tables

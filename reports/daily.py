@@ -90,8 +90,8 @@ def build_report(lake: Path, day: dt.date, out_dir: Path) -> ReportPaths:
 
 
 def _incomplete(lake: Path, day: dt.date) -> str | None:
-    """A sentence when raw segments of the day were unreadable and moved to the quarantine (capture.lake)."""
-    from capture.lake import quarantined_segments
+    """A sentence when raw segments of the day were unreadable and moved to the quarantine (storage.lake)."""
+    from storage.lake import quarantined_segments
 
     bad = quarantined_segments(lake, day)
     if not bad:

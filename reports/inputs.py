@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from capture.lake import curated_path, dq_results_path, quarantine_path, raw_day_dir, raw_segments
+from storage.lake import curated_path, dq_results_path, quarantine_path, raw_day_dir, raw_segments
 from transforms import schemas
 
 RAW_COLUMNS = pl.Schema({"session": pl.String, "seq": pl.UInt64, "data_type": pl.String, "source": pl.String})
@@ -74,7 +74,7 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, paths: Sequence[Path], 
     if lacking:
         raise ValueError(
             f"{label} ({paths[0]}) is missing column(s) {lacking}; it must have every column of its schema in "
-            "transforms/schemas.py (or capture/schemas.py for raw): rebuild the day's curated tables"
+            "transforms/schemas.py (or storage/schemas.py for raw): rebuild the day's curated tables"
         )
     rel.select(*schema.names()).create_view(name)
     rows = rel.aggregate("count(*)").fetchall()[0][0]

@@ -1,6 +1,6 @@
 """A writer that fills a lake exactly the way the capture daemon does per contract C1 (for the live-loop tests
-until the daemon is merged): journal batches through ``capture.journal.JournalWriter``, sealed into the next
-segment with ``capture.lake.write_raw_segment``, then the journal restarted; a clean close seals and deletes."""
+until the daemon is merged): journal batches through ``storage.journal.JournalWriter``, sealed into the next
+segment with ``storage.lake.write_raw_segment``, then the journal restarted; a clean close seals and deletes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
-from capture.journal import JournalWriter
-from capture.lake import next_segment, raw_table_from_polars, write_raw_segment
+from storage.journal import JournalWriter
+from storage.lake import next_segment, raw_table_from_polars, write_raw_segment
 
 
 class CaptureLike:

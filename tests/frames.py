@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from capture.schemas import RAW_FRAME_PL
-from capture.wire import broadcast_argument
+from storage.schemas import RAW_FRAME_PL
+from ssi.envelope import broadcast_argument
 
 FIXTURES = Path(__file__).with_name("fixtures")
 

@@ -2,7 +2,7 @@
 
 Lakes: the feed serves a read-only lake (the real SSI B + MI day 2026-07-20, or the simulated VN30 day
 2026-07-22); each daemon writes its own lake, so "captured" and "served" never mix. Served payload at cursor
-``d-<yyyymmdd>-<k>`` = the k-th frame of ``capture.feed.day.load_day`` (the feed's own order).
+``d-<yyyymmdd>-<k>`` = the k-th frame of ``testbed.feed.day.load_day`` (the feed's own order).
 """
 
 from __future__ import annotations
@@ -25,18 +25,18 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from capture import lake as lake_io
+from storage import lake as lake_io
 from capture.daemon.client import AccessToken, jwt_exp, switch_channels
 from capture.daemon.daemon import first_trading_date, following_trading_date, next_roll
 from capture.daemon.recorder import Recorder, Stats, outer_data_type, session_id
 from capture.daemon.settings import CaptureSettings
 from capture.daemon.stream import backoff_delay
 from capture.daemon.writer import SegmentWriter
-from capture.events import read_events
-from capture.exchange_time import ICT
-from capture.feed.day import load_day
-from capture.feed.signalr import broadcast_frame
-from capture.journal import open_dir, open_journals, read_journal
+from storage.events import read_events
+from market.clock import ICT
+from testbed.feed.day import load_day
+from testbed.feed.signalr import broadcast_frame
+from storage.journal import open_dir, open_journals, read_journal
 from tests.capture_procs import (
     CONSUMER_SECRET,
     ROOT,

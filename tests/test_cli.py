@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from capture import lake as lake_io
+from storage import lake as lake_io
 from tests.conftest import KBS_HPG, SSI_B, SSI_MI
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,8 +18,8 @@ import polars as pl
 import pytest
 
 from app.data.snapshot import curated_days, day_notice
-from capture import lake as lake_io
-from capture.events import read_events
+from storage import lake as lake_io
+from storage.events import read_events
 from capture.importers import import_paths
 from tests.conftest import KBS_HPG, SSI_B, SSI_MI
 from transforms.schemas import CURATED
@@ -40,7 +40,7 @@ def vntrack(lake: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(name="sim_lake", scope="module")
 def fixture_sim_lake(tmp_path_factory) -> Path:
-    from capture.simulate import simulate_day
+    from testbed.simulate import simulate_day
 
     lake = tmp_path_factory.mktemp("integrity") / "lake"
     simulate_day(lake, SIM_DAY, universe="vn30", seed=4, activity=0.3)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from capture import lake as lake_io
+from storage import lake as lake_io
 from tests.conftest import REAL_DAY
 from tests.frames import raw_frames, single_frame_payloads, single_frames, wire
 from transforms import schemas
@@ -180,7 +180,7 @@ def test_generator_reaches_every_edge():
 
 
 def test_a_day_without_frames_gives_every_table_empty_with_its_schema():
-    from capture.schemas import RAW_FRAME_PL
+    from storage.schemas import RAW_FRAME_PL
 
     empty = pl.DataFrame(schema=RAW_FRAME_PL)
     out = run_day(empty, REAL_DAY)

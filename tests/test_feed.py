@@ -29,10 +29,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-from capture import lake as lake_io
-from capture.feed.channels import ChannelError, parse_channels
-from capture.feed.faults import FaultSpecError, parse_faults
-from capture.feed.tokens import TokenAuthority
+from storage import lake as lake_io
+from ssi.channels import ChannelError, parse_channels
+from testbed.feed.faults import FaultSpecError, parse_faults
+from testbed.feed.tokens import TokenAuthority
 from capture.importers import import_paths
 from tests.capture_procs import CONSUMER_ID, CONSUMER_SECRET, Feed
 from tests.capture_procs import start_feed as _start_feed
@@ -286,7 +286,7 @@ def test_channel_strings_parse_and_match():
 
 def test_frame_keys_agree_with_a_full_json_parse(feed_lake: FeedLake):
     """The regexes that route and pace frames read what ``json`` reads, on every real and doc frame."""
-    from capture.feed.day import _fallback, frame_keys
+    from testbed.feed.day import _fallback, frame_keys
     from tests.frames import single_frame_payloads, single_frames
 
     payloads = feed_lake.real_payloads + feed_lake.synth_payloads + single_frame_payloads(single_frames())
@@ -396,7 +396,7 @@ def test_sdk_rest_calls_and_wrong_credentials(feed_max: Feed):
                              url=feed_max.base, stream_url=feed_max.base)
     client = MarketDataClient(config)
     vn30 = client.index_components(None, model.index_components("VN30"))
-    from transforms.reference_data import vn30_members
+    from market.reference_data import vn30_members
 
     assert vn30["status"] == "Success" and vn30["totalRecord"] == 1
     assert [c["StockSymbol"] for c in vn30["data"][0]["IndexComponent"]] == vn30_members()
@@ -449,7 +449,7 @@ def _raw_http(port: int, head: str, body_chunks, timeout: float = 10) -> tuple[i
 def test_request_bodies_are_bounded_before_credentials_are_read(feed_max: Feed):
     import psutil
 
-    from capture.feed.app import MAX_BODY_BYTES
+    from testbed.feed.app import MAX_BODY_BYTES
 
     rss_before = psutil.Process(feed_max.proc.pid).memory_info().rss
     url = "POST /api/v2/Market/AccessToken HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

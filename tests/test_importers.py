@@ -19,11 +19,11 @@ import pytest
 from tests.conftest import KBS_HPG, KBS_TCB, SSI_B, SSI_MI, SSI_SINGLE_FRAMES
 
 from capture import import_kbs
-from capture.exchange_time import exchange_time_ns, parse_time_of_day, parse_trading_date
+from market.clock import exchange_time_ns, parse_time_of_day, parse_trading_date
 from capture.importers import UnrecognisedRecording, import_paths, session_id
-from capture.lake import lake_dates, raw_segment_path, raw_segments, read_raw, sessions_in_lake
-from capture.schemas import RAW_FRAME_PL
-from transforms.market import hose_tick, price_limits
+from storage.lake import lake_dates, raw_segment_path, raw_segments, read_raw, sessions_in_lake
+from storage.schemas import RAW_FRAME_PL
+from market.rules import hose_tick, price_limits
 
 JUL17, JUL20 = date(2026, 7, 17), date(2026, 7, 20)
 HPG_DAY, TCB_DAY = date(2026, 2, 13), date(2026, 2, 23)

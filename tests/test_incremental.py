@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from capture import lake as lake_io
+from storage import lake as lake_io
 from tests.conftest import REAL_DAY
 from tests.frames import raw_frames, wire
 from transforms.incremental import (
@@ -108,7 +108,7 @@ def test_real_day_frame_by_frame_with_state_roundtrip(lake_real_day):
 
 @cache
 def _sim_day() -> pl.DataFrame:
-    from capture.simulate import simulate_frames
+    from testbed.simulate import simulate_frames
 
     return simulate_frames(SIM_DAY, "vn30", 0, None, 1.0)
 

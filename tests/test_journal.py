@@ -13,10 +13,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from capture import lake as lk
-from capture.events import read_events, write_events
-from capture.journal import JournalWriter, journal_path, open_journals, read_journal, recover_journal
-from capture.schemas import EVENT_PL, RAW_FRAME
+from storage import lake as lk
+from storage.events import read_events, write_events
+from storage.journal import JournalWriter, journal_path, open_journals, read_journal, recover_journal
+from storage.schemas import EVENT_PL, RAW_FRAME
 from tests.test_lake import raw_table
 
 DAY = date(2026, 7, 22)
@@ -92,7 +92,7 @@ def test_recovery_after_kill_seals_every_flushed_batch_once(tmp_path: Path):
         from datetime import date
         from pathlib import Path
         sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
-        from capture.journal import JournalWriter
+        from storage.journal import JournalWriter
         from tests.test_lake import raw_table
         w = JournalWriter(Path({str(tmp_path)!r}), {SESSION!r}, date(2026, 7, 22))
         for i in range(50):

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
-from capture import lake as lk
-from capture.schemas import EVENT, EVENT_KINDS, EVENT_PL, RAW_FRAME, RAW_FRAME_PL
+from storage import lake as lk
+from storage.schemas import EVENT, EVENT_KINDS, EVENT_PL, RAW_FRAME, RAW_FRAME_PL
 
 DAY = date(2026, 7, 20)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from capture import lake as lake_io
-from capture.events import read_events
+from storage import lake as lake_io
+from storage.events import read_events
 from vntrack.pipeline import run_pipeline
 
 DAY = date(2026, 7, 22)

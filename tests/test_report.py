@@ -480,7 +480,7 @@ def test_missing_column_is_explained(tmp_path: Path) -> None:
 
 
 def test_validation_results_are_shown_when_the_day_was_validated(tmp_path: Path) -> None:
-    from capture.lake import dq_results_path, write_table
+    from storage.lake import dq_results_path, write_table
     from transforms.schemas import DQ_RESULTS
 
     write_lake(tmp_path / "lake")

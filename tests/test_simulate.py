@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from capture import lake as lake_io
-from capture.simulate import (
+from storage import lake as lake_io
+from testbed.simulate import (
     AlreadySimulated,
     NotATradingDay,
     build_universe,
@@ -27,13 +27,13 @@ from capture.simulate import (
     simulate_day,
     simulate_frames,
 )
-from capture.simulate.calibration import activity_by_half_hour, ato_burst, continuous_stats
-from capture.simulate.frames import HOSE_LEVELS, WIRE_KEYS
-from capture.simulate.universe import SYNTHETIC_COUNTS, synthetic_tickers
+from testbed.simulate.calibration import activity_by_half_hour, ato_burst, continuous_stats
+from testbed.simulate.frames import HOSE_LEVELS, WIRE_KEYS
+from testbed.simulate.universe import SYNTHETIC_COUNTS, synthetic_tickers
 from tests.test_equivalence import assert_same
 from transforms import schemas
-from transforms.calendar import front_month
-from transforms.market import INDEX_SYMBOLS, hose_tick, price_limits
+from market.calendar import front_month
+from market.rules import INDEX_SYMBOLS, hose_tick, price_limits
 from transforms.pipeline import run_day
 
 DAY = date(2026, 7, 22)  # a Wednesday; front month VN30F2608

@@ -19,11 +19,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from capture.events import write_events
-from capture.journal import open_journals, read_journal
-from capture.lake import raw_table_from_polars, read_raw, write_raw_segment
-from capture.schemas import RAW_FRAME_PL
-from live import paths
+from storage.events import write_events
+from storage.journal import open_journals, read_journal
+from storage.lake import raw_table_from_polars, read_raw, write_raw_segment
+from storage.schemas import RAW_FRAME_PL
+from storage import live as paths
 from live.loop import TailLoop
 from live.publish import SNAPSHOT, read_snapshot
 from live.store import LiveStore
@@ -39,7 +39,7 @@ S1, S2, S3 = ("cap-20260722-084500000000-aaaa", "cap-20260722-101500000000-bbbb"
 
 @cache
 def sim_slice(start: int, n: int) -> pl.DataFrame:
-    from capture.simulate import simulate_frames
+    from testbed.simulate import simulate_frames
 
     return simulate_frames(DAY, "vn30", 0, None, 1.0).slice(start, n)
 
@@ -275,7 +275,7 @@ def test_replay_verify_needs_one_date(lake, args):
 def test_torn_journal_tail_is_not_read_until_complete(lake):
     """A crash mid-flush leaves a torn last batch: the complete batches are consumed, the torn one is not, and
     health names the journal; once capture recovers it (seals the complete rows) nothing is counted twice."""
-    from capture.journal import journal_path, recover_journal
+    from storage.journal import journal_path, recover_journal
 
     frames = as_session(sim_slice(70_000, 1_500), S1)
     cap = CaptureLike(lake, DAY, S1)

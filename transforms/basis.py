@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import schemas
-from transforms.calendar import front_month
+from market.calendar import front_month
 from transforms.windows import arrival_key, arrival_order
 
 SPOT_INDEX = "VN30"

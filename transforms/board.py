@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms import market, schemas
+from transforms import schemas
+
+from market import rules as market
 from transforms.trades import normalize_exchange_expr, resolve_exchange_expr
 from transforms.windows import arrival_key, arrival_order
 

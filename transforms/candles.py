@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms import market, schemas
+from transforms import schemas
+
+from market import rules as market
 from transforms.windows import minute_floor
 
 _KEY = ["trading_date", "symbol", "minute"]

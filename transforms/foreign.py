@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms import market, schemas
-from transforms.reference_data import UNKNOWN_SECTOR, sectors
+from transforms import schemas
+
+from market import rules as market
+from market.reference_data import UNKNOWN_SECTOR, sectors
 from transforms.windows import StreamIndex, arrival_key, arrival_order, effective_time
 
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms import market, schemas
+from transforms import schemas
+
+from market import rules as market
 
 
 def indices(index: pl.DataFrame) -> pl.DataFrame:

@@ -12,8 +12,10 @@ from typing import NamedTuple
 
 import polars as pl
 
-from transforms import market, schemas
-from transforms.reference_data import listed_exchanges
+from transforms import schemas
+
+from market import rules as market
+from market.reference_data import listed_exchanges
 from transforms.windows import arrival_key, arrival_order
 
 _COMMON = [
@@ -101,13 +103,13 @@ def _bar_trades(bar: pl.DataFrame) -> pl.DataFrame:
 
 
 def normalize_exchange_expr(col: pl.Expr) -> pl.Expr:
-    """Vectorized :func:`transforms.market.normalize_exchange`."""
+    """Vectorized :func:`market.rules.normalize_exchange`."""
     e = col.str.strip_chars().str.to_uppercase()
     return pl.when(e == "DER").then(pl.lit(market.DERIVATIVES)).when(e == "").then(None).otherwise(e)
 
 
 def resolve_exchange_expr(symbol: pl.Expr, exchange: pl.Expr, market_id: pl.Expr) -> pl.Expr:
-    """Vectorized :func:`transforms.market.resolve_exchange`."""
+    """Vectorized :func:`market.rules.resolve_exchange`."""
     from_list = symbol.str.to_uppercase().replace_strict(listed_exchanges(), default=None, return_dtype=pl.String)
     futures = pl.when(symbol.str.to_uppercase().str.starts_with(market.FUTURES_PREFIX)).then(pl.lit(market.DERIVATIVES))
     return pl.coalesce(normalize_exchange_expr(exchange), normalize_exchange_expr(market_id), from_list, futures)

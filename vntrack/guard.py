@@ -44,7 +44,7 @@ def secret_values(environ: dict[str, str] | None = None) -> list[str]:
     ----------
     environ : the environment (default ``os.environ``); ``./.env`` is read as well.
     """
-    from flows.warehouse.target import _URL_PASSWORD
+    from warehouse.target import _URL_PASSWORD
 
     found: set[str] = set()
     for source in (dict(environ if environ is not None else os.environ), *_env_files()):
@@ -60,7 +60,7 @@ def secret_values(environ: dict[str, str] | None = None) -> list[str]:
 
 def redact(text: str, environ: dict[str, str] | None = None) -> str:
     """``text`` with URL passwords, ``password=`` pairs and every :func:`secret_values` value replaced by ``***``."""
-    from flows.warehouse.target import redact_url
+    from warehouse.target import redact_url
 
     for value in secret_values(environ):
         text = text.replace(value, "***")

@@ -9,7 +9,7 @@
    analytics over the live tail every second, publishing the live snapshot;
 4. when capture has every frame the feed serves, capture is stopped (SIGTERM: it seals its last segment), the
    live loop drains and stops by itself (``--stop-when-idle``), the feed is stopped;
-5. the live outputs are verified against a fresh batch run (``live.verify.verify_day``, what ``vntrack replay
+5. the live outputs are verified against a fresh batch run (``replay.verify.verify_day``, what ``vntrack replay
    --verify`` prints).
 
 The daily rebuild (Prefect flow) and the app are started by the command afterwards.
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from datetime import date, time as dtime
 from pathlib import Path
 
-from capture import lake as lake_io
-from capture.simulate import simulate_day
-from live.verify import Verification, verify_day
+from storage import lake as lake_io
+from testbed.simulate import simulate_day
+from replay.verify import Verification, verify_day
 
 _READY_TIMEOUT_S = 120
 

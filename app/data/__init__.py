@@ -25,7 +25,7 @@ from app.data import replay as _replay
 from app.data import snapshot as _snapshot
 from app.data.history import WAREHOUSE_FILE, LakeHistory, open_history
 from app.data.snapshot import Snapshot
-from vntrack.settings import Settings
+from storage.settings import Settings
 
 LIVE_REFRESH = "1s"
 """How often the live pages' fragments rerun (st.fragment run_every)."""
@@ -200,7 +200,7 @@ def _events(lake_root: str, day: date) -> pl.DataFrame | None:
 
 
 def capture_events(day: date) -> pl.DataFrame | None:
-    """Capture events of ``day`` (None when ``capture.events`` is unavailable); cached 5 s."""
+    """Capture events of ``day`` (None when ``storage.events`` is unavailable); cached 5 s."""
     return _events(str(lake()), day)
 
 

@@ -1,6 +1,6 @@
 """Read side of the pipeline health page: capture events, quarantined frames, Prefect flow runs.
 
-* Capture events come from ``capture.events.read_events`` (contract C2); without that module (an older checkout)
+* Capture events come from ``storage.events.read_events`` (contract C2); without that module (an older checkout)
   :func:`capture_events` returns None and the page says no capture events are recorded.
 * Quarantined frames: ``lake/quarantine/date=D/quarantine.parquet`` (``transforms.schemas.QUARANTINE``).
 * Flow runs: Prefect's API through its own client, only when ``PREFECT_API_URL`` is set (never the ephemeral
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from capture.lake import quarantine_path
+from storage.lake import quarantine_path
 from transforms.schemas import QUARANTINE, TZ
 
 EVENTS_TIMELINE = pl.Schema({
@@ -33,7 +33,7 @@ FLOW_RUNS = pl.Schema({
 
 
 def capture_events(lake: Path, day: date) -> pl.DataFrame | None:
-    """The capture events of ``day`` as a timeline, or None when ``capture.events`` is not available.
+    """The capture events of ``day`` as a timeline, or None when ``storage.events`` is not available.
 
     Returns
     -------
@@ -42,7 +42,7 @@ def capture_events(lake: Path, day: date) -> pl.DataFrame | None:
     wall time.
     """
     try:
-        from capture.events import read_events
+        from storage.events import read_events
     except ImportError:
         return None
     ev = read_events(lake, day)

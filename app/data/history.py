@@ -232,14 +232,14 @@ class PostgresHistory(LakeHistory):
     """History over the PostgreSQL / TimescaleDB warehouse (``VNTRACK_DATABASE_URL``), same interface and SQL.
 
     Each query pulls the rows of the tables it names through the warehouse's read side
-    (``flows.warehouse.read.WarehouseReader.table``: parameterized psycopg, one date's rows when the query has a
+    (``warehouse.read.WarehouseReader.table``: parameterized psycopg, one date's rows when the query has a
     ``$day`` parameter, else the whole table) into an in-memory DuckDB, and runs the page's SQL there: one
     dialect for the three engines. Raises what psycopg raises when the server is down.
     """
 
     def __init__(self, url: str) -> None:
-        from flows.warehouse.read import WarehouseReader
-        from flows.warehouse.target import Target
+        from warehouse.read import WarehouseReader
+        from warehouse.target import Target
 
         self.reader = WarehouseReader(Target("postgres", url=url))
         self.lake = None

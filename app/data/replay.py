@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from app.data.snapshot import Snapshot, read_curated_snapshot
-from capture.lake import read_raw
+from storage.lake import read_raw
 from transforms.board import board
 from transforms.candles import candles_1m
 from transforms.foreign import foreign_by_sector, foreign_summary

@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from capture import lake as _lake
-from capture.lake import curated_path
+from storage import lake as _lake
+from storage.lake import curated_path
 from transforms.schemas import CURATED, TZ, empty
 
 SourceKind = Literal["live", "curated", "replay"]

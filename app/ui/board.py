@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from app.ui.common import CEILING_COLOUR, FLOOR_COLOUR, REFERENCE_COLOUR, STATE_COLOURS
-from transforms.reference_data import vn30_members
+from market.reference_data import vn30_members
 
 SORTS: dict[str, tuple[str, bool]] = {
     "Symbol (mã)": ("symbol", False),
@@ -43,7 +43,7 @@ COLUMNS = {
 
 
 def split_board(board: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``(VN30 members, futures)`` rows of the board; members as shipped (transforms/data/vn30_members.csv)."""
+    """``(VN30 members, futures)`` rows of the board; members as shipped (market/data/vn30_members.csv)."""
     members = board.filter(pl.col("symbol").is_in(vn30_members()))
     futures = board.filter(pl.col("symbol").str.starts_with("VN30F"))
     return members, futures

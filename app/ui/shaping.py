@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from transforms.calendar import futures_expiry
+from market.calendar import futures_expiry
 
 PHASE_LABELS = {"ato": "ATO (mở cửa)", "continuous": "Continuous (liên tục)", "atc": "ATC (đóng cửa)",
                 "pt": "Put-through (thỏa thuận)", "total": "Total (tổng)"}
@@ -149,7 +149,7 @@ def contracts(basis: pl.DataFrame) -> pl.DataFrame:
 
 
 def expiry_of(symbol: str) -> date | None:
-    """Expiry of a ``VN30FYYMM`` contract (third Thursday rule, transforms/calendar.py); None if not that form."""
+    """Expiry of a ``VN30FYYMM`` contract (third Thursday rule, market/calendar.py); None if not that form."""
     try:
         yy, mm = int(symbol[5:7]), int(symbol[7:9])
     except (ValueError, IndexError):

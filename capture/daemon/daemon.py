@@ -35,11 +35,11 @@ from capture.daemon.recorder import Recorder, Stats, session_id
 from capture.daemon.settings import CaptureSettings
 from capture.daemon.stream import Streamer, SubscriptionRefused, TokenKeeper
 from capture.daemon.writer import SegmentWriter
-from capture.events import write_events
-from capture.exchange_time import ICT
-from capture.journal import open_journals, recover_journal
-from capture.lake import raw_segments
-from transforms.calendar import is_trading_day, next_trading_day
+from storage.events import write_events
+from market.clock import ICT
+from storage.journal import open_journals, recover_journal
+from storage.lake import raw_segments
+from market.calendar import is_trading_day, next_trading_day
 
 log = logging.getLogger("vntrack.capture")
 

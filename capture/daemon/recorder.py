@@ -30,7 +30,7 @@ from datetime import date, datetime
 
 import orjson
 
-from capture.exchange_time import ICT
+from market.clock import ICT
 
 _PREFIX = '{"DataType":"'
 _PREFIX_LEN = len(_PREFIX)
@@ -90,7 +90,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class EventItem:
-    """One capture event for the writer (``capture.events.write_events`` row + its partition)."""
+    """One capture event for the writer (``storage.events.write_events`` row + its partition)."""
 
     trading_date: date
     session: str

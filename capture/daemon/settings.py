@@ -1,7 +1,7 @@
 """Capture-daemon settings: one frozen object from the environment / ``.env`` (prefix ``VNTRACK_CAPTURE_``).
 
 SSI credentials are not here: they are ``SSI_CONSUMER_ID`` / ``SSI_CONSUMER_SECRET`` of the project settings
-(``vntrack.settings.Settings``, SecretStr), passed to the daemon beside this object, never logged.
+(``storage.settings.Settings``, SecretStr), passed to the daemon beside this object, never logged.
 
 Defaults point at the real SSI FastConnect Data v2 servers (ssi-wire.md §1.1); tests and the demo point both URLs
 at a local ``vntrack feed``.

@@ -6,9 +6,9 @@ Reads what :class:`capture.daemon.recorder.Recorder` queues, in order:
   record batch per wake-up, so the journal gets a batch at least every ``flush_ms`` while frames arrive;
   ``fsync`` at most every ``flush_ms``.
 * every ``seal_seconds`` or ``seal_frames``: the rows journaled since the last seal become the next segment
-  ``raw/date=D/<session>-<n:06d>.parquet`` (:func:`capture.lake.write_raw_segment`, atomic), THEN the journal is
+  ``raw/date=D/<session>-<n:06d>.parquet`` (:func:`storage.lake.write_raw_segment`, atomic), THEN the journal is
   restarted empty (C1; readers dedupe by ``(session, seq)``).
-* :class:`EventItem` -> ``capture.events.write_events``: the events of one wake-up in one file, after the
+* :class:`EventItem` -> ``storage.events.write_events``: the events of one wake-up in one file, after the
   frames queued before them are in the journal.
 * :class:`RollItem` -> seal, close and delete the journal, open the new session's journal.
 * :class:`StopItem` -> seal, close and delete the journal, return.
@@ -33,10 +33,10 @@ import numpy as np
 import pyarrow as pa
 
 from capture.daemon.recorder import Chunk, EventItem, RollItem, Stats, StopItem
-from capture.events import write_events
-from capture.journal import JournalWriter
-from capture.lake import next_segment, write_raw_segment
-from capture.schemas import RAW_FRAME
+from storage.events import write_events
+from storage.journal import JournalWriter
+from storage.lake import next_segment, write_raw_segment
+from storage.schemas import RAW_FRAME
 
 log = logging.getLogger("vntrack.capture")
 

@@ -61,7 +61,7 @@ def fixture_pg_factory():
 def fixture_sim_lake(tmp_path_factory) -> Path:
     """A lake with two simulated VN30 days: 2026-07-22 a full calibrated day, 2026-07-23 a lighter one (20% of the
     activity, for the tests that need a second date). Read-only: copy it to modify it."""
-    from capture.simulate import simulate_day
+    from testbed.simulate import simulate_day
 
     lake = tmp_path_factory.mktemp("sim_lake") / "lake"
     simulate_day(lake, SIM_DAY, universe="vn30", seed=0)
@@ -72,7 +72,7 @@ def fixture_sim_lake(tmp_path_factory) -> Path:
 @pytest.fixture(name="small_lake")
 def fixture_small_lake(tmp_path_factory, tmp_path) -> Path:
     """A private lake with two light simulated VN30 days (5% of the calibrated activity): for backfill runs."""
-    from capture.simulate import simulate_day
+    from testbed.simulate import simulate_day
 
     lake = tmp_path / "small"
     for day, seed in ((SIM_DAY, 2), (SIM_DAY_2, 3)):

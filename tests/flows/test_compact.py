@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from capture import lake as lake_io
-from capture.schemas import RAW_FRAME
-from flows import compact
+from storage import lake as lake_io
+from storage.schemas import RAW_FRAME
+from storage import compact
 from tests.conftest import REAL_DAY
 from tests.flows.conftest import SIM_DAY
 

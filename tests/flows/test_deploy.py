@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.warehouse.read import WarehouseReader
-from flows.warehouse.target import Target
+from warehouse.read import WarehouseReader
+from warehouse.target import Target
 from tests.flows.conftest import SIM_DAY, SIM_DAY_2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def fixture_prefect_server(tmp_path_factory):
 
 
 def test_prefect_yaml_deploys_and_a_process_worker_runs_rebuild(prefect_server, tmp_path):
-    from capture.simulate import simulate_day
+    from testbed.simulate import simulate_day
 
     api, base_env = prefect_server
     lake = tmp_path / "lake"

@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
-from capture import lake as lake_io
-from flows.warehouse.read import WarehouseReader
-from flows.warehouse.target import Target
+from storage import lake as lake_io
+from warehouse.read import WarehouseReader
+from warehouse.target import Target
 from tests.conftest import REAL_DAY
 from tests.flows.conftest import SIM_DAY, SIM_DAY_2
 
@@ -114,7 +114,7 @@ def test_backfill_rebuilds_every_trading_day_of_the_range(runner, small_lake, en
 
 
 def test_reconcile_scores_completeness_against_the_feed_servers_rest(sim_lake, sim_lake_copy, env, tmp_path):
-    from capture.feed.totals import daily_rows
+    from testbed.feed.totals import daily_rows
     from flows.reconcile import reconcile_day
     from flows.rebuild import rebuild_day
     from tests.test_feed import CONSUMER_ID, CONSUMER_SECRET, start_feed
@@ -151,7 +151,7 @@ def test_reconcile_scores_completeness_against_the_feed_servers_rest(sim_lake, s
 
 
 def test_reconcile_of_a_completely_captured_day_scores_one_everywhere(prepared, tmp_path):
-    from capture.feed.totals import daily_rows
+    from testbed.feed.totals import daily_rows
     from flows.reconcile import captured_totals, completeness
 
     lake, _ = prepared["sim"]

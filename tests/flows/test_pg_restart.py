@@ -20,9 +20,9 @@ import psycopg
 import pytest
 
 from flows import steps
-from flows.warehouse.migrate import migrate
-from flows.warehouse.read import WarehouseReader
-from flows.warehouse.target import Target
+from warehouse.migrate import migrate
+from warehouse.read import WarehouseReader
+from warehouse.target import Target
 from tests.flows.conftest import SIM_DAY
 
 BINDIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 
 from flows import steps
-from flows.warehouse.migrate import apply_retention, migrate, status
-from flows.warehouse.read import WarehouseReader
-from flows.warehouse.schema_v1 import TABLES_V1
-from flows.warehouse.target import Target
+from warehouse.migrate import apply_retention, migrate, status
+from warehouse.read import WarehouseReader
+from warehouse.schema_v1 import TABLES_V1
+from warehouse.target import Target
 from tests.flows.conftest import SIM_DAY
 
 URL = os.environ.get("VNTRACK_TEST_TIMESCALE_URL")

@@ -7,12 +7,12 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from capture import lake as lake_io
+from storage import lake as lake_io
 from flows import steps
 from flows.validate import validate_day
-from flows.warehouse.migrate import migrate
-from flows.warehouse.read import WarehouseReader
-from flows.warehouse.target import Target
+from warehouse.migrate import migrate
+from warehouse.read import WarehouseReader
+from warehouse.target import Target
 from tests.flows.conftest import SIM_DAY
 from transforms.schemas import CURATED
 

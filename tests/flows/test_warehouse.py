@@ -13,11 +13,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from flows import steps
-from flows.warehouse.load import conform, replace_day
-from flows.warehouse.migrate import migrate, status
-from flows.warehouse.read import WarehouseReader
-from flows.warehouse.schema_v1 import TABLES_V1
-from flows.warehouse.target import Target
+from warehouse.load import conform, replace_day
+from warehouse.migrate import migrate, status
+from warehouse.read import WarehouseReader
+from warehouse.schema_v1 import TABLES_V1
+from warehouse.target import Target
 from tests.conftest import REAL_DAY
 from tests.flows.conftest import SIM_DAY, SIM_DAY_2
 from transforms.schemas import CURATED
@@ -133,7 +133,7 @@ def test_a_frame_of_another_date_is_refused_and_nothing_changes(prepared, tmp_pa
 
 
 def test_the_read_side_imports_without_prefect_or_great_expectations():
-    code = ("import sys, flows.warehouse.read, flows.warehouse.migrate, flows.warehouse.load;"
+    code = ("import sys, warehouse.read, warehouse.migrate, warehouse.load;"
             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())

@@ -13,13 +13,13 @@ import pytest
 
 from app.data.replay import load_replay_day, snapshot_at
 from app.data.snapshot import exch_datetime
-from capture import lake as lake_io
-from capture.events import write_events
-from capture.simulate import simulate_day
+from storage import lake as lake_io
+from storage.events import write_events
+from testbed.simulate import simulate_day
 from tests.webapp.live_snapshot import health, publish
 from transforms.parse import parse_frames
-from vntrack.replay import replay_day
-from vntrack.settings import Settings
+from replay.day import replay_day
+from storage.settings import Settings
 
 DAY = date(2026, 7, 22)
 LIVE_AT = "11:00:00"

@@ -17,7 +17,7 @@ from app.data.history import LakeHistory
 from app.data.replay import NotReplayable, load_replay_day, snapshot_at
 from app.data.snapshot import SnapshotFormatError, exch_datetime
 from app.ui import shaping
-from capture import lake as lake_io
+from storage import lake as lake_io
 from tests.webapp.conftest import DAY, LIVE_AT
 from tests.webapp.live_snapshot import health, publish
 from transforms.schemas import CURATED

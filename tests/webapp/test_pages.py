@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from capture import lake as lake_io
+from storage import lake as lake_io
 from tests.webapp.conftest import DAY, LIVE_AT
-from transforms.reference_data import vn30_members
+from market.reference_data import vn30_members
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGES = {

@@ -60,7 +60,7 @@ def step(state: LiveState, raw: pl.DataFrame) -> tuple[LiveState, dict[str, pl.D
     Parameters
     ----------
     state : the state after the earlier frames of the day (:func:`~transforms.incremental.initial_state`).
-    raw : raw frame records (``capture.schemas.RAW_FRAME_PL``) that all come after ``state.last_key`` in arrival
+    raw : raw frame records (``storage.schemas.RAW_FRAME_PL``) that all come after ``state.last_key`` in arrival
         order (session, seq); any row order, no duplicate (session, seq).
 
     Returns

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from transforms.market import is_index_symbol, multiplier, normalize_exchange, resolve_exchange
+from market.rules import is_index_symbol, multiplier, normalize_exchange, resolve_exchange
 from transforms.schemas import SESSION_STATS_PHASES
 
 _SPLIT = ("buy", "sell", "neutral")

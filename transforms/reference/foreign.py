@@ -10,8 +10,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
 
-from transforms.market import round_half_up
-from transforms.reference_data import sector
+from market.rules import round_half_up
+from market.reference_data import sector
 
 SPEED_WINDOW_S = 300
 ACCEL_LAG_S = 60

@@ -13,8 +13,8 @@ from datetime import date, datetime
 import polars as pl
 
 from transforms import schemas
-from transforms.calendar import front_month
-from transforms.market import FUTURES_PREFIX, round_half_up
+from market.calendar import front_month
+from market.rules import FUTURES_PREFIX, round_half_up
 from transforms.reference.aggregates import BoardState, candles_1m, session_stats
 from transforms.reference.alerts import BasisSigns, Cooldown, VolumeHistory, foreign_acceleration, price_breakout
 from transforms.reference.foreign import ForeignFlow, by_sector

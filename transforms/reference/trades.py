@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from transforms.market import DERIVATIVES, is_index_symbol, multiplier, resolve_exchange, value_vnd
+from market.rules import DERIVATIVES, is_index_symbol, multiplier, resolve_exchange, value_vnd
 
 ATO_END_S = 9 * 3600 + 15 * 60  # 09:15:00, the HOSE ATO match print
 ATC_START_S = 14 * 3600 + 30 * 60  # 14:30:00

@@ -13,9 +13,9 @@ from rich.table import Table
 from capture.daemon import CaptureError, CaptureSettings, Credentials, ExitCode, run_capture
 from capture.daemon.health import health_problems, read_status, status_path
 from capture.daemon.logs import configure_logging
-from capture.feed.channels import ChannelError, parse_channels
+from ssi.channels import ChannelError, parse_channels
 from vntrack.commands.common import parse_day
-from vntrack.settings import get_settings
+from storage.settings import get_settings
 
 console = Console(stderr=True)
 

@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from capture import lake as lake_io
+from storage import lake as lake_io
 from vntrack.commands.common import parse_day
-from vntrack.settings import get_settings
+from storage.settings import get_settings
 
 console = Console()
 

@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from capture.feed import FeedOptions, FeedSettings, serve
-from capture.feed.day import NoSuchDay
-from capture.feed.faults import FaultSpecError, parse_faults
-from capture.feed.pacing import CLOCKS, parse_speed
+from testbed.feed import FeedOptions, FeedSettings, serve
+from testbed.feed.day import NoSuchDay
+from testbed.feed.faults import FaultSpecError, parse_faults
+from testbed.feed.pacing import CLOCKS, parse_speed
 from vntrack.commands.common import parse_day
-from vntrack.settings import get_settings
+from storage.settings import get_settings
 
 console = Console(stderr=True)
 
@@ -44,7 +44,7 @@ def feed_command(
                                                        "the day from --from")] = "shared",
     fault: Annotated[list[str] | None, typer.Option("--fault", help="fault spec for every connection, e.g. "
                                                                     "'drop-after=500,stall-at=10:30,stall-for=20' "
-                                                                    "(see capture/feed/faults.py); repeatable")] = None,
+                                                                    "(see testbed/feed/faults.py); repeatable")] = None,
 ) -> None:
     """Serve a day of the lake over SSI's protocol: SignalR hub FcMarketDataV2Hub at /v2.0/signalr, REST
     AccessToken / IndexComponents / DailyStockPrice at /api/v2/Market. Point an SSI client's url and stream_url

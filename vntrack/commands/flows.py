@@ -41,7 +41,7 @@ def backfill_command(
         raise typer.BadParameter(f"{runner!r} is not a runner: choose thread or dask", param_hint="--runner")
     if dask_address and runner != "dask":
         raise typer.BadParameter("--dask-address needs --runner dask", param_hint="--dask-address")
-    from transforms.calendar import trading_days
+    from market.calendar import trading_days
 
     if not trading_days(first, last):
         raise typer.BadParameter(f"no trading day between {first} and {last} (weekends / holidays only)",

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capture.importers import import_paths
-from vntrack.settings import get_settings
+from storage.settings import get_settings
 
 console = Console()
 

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from capture import lake
+from storage import lake
 from vntrack.commands.common import parse_day
-from vntrack.replay import NoDataForDate, replay_day
-from vntrack.settings import get_settings
+from replay.day import NoDataForDate, replay_day
+from storage.settings import get_settings
 
 console = Console()
 

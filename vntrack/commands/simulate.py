@@ -1,4 +1,4 @@
-"""``vntrack simulate``: write one complete simulated trading day into the lake (capture/simulate/README.md)."""
+"""``vntrack simulate``: write one complete simulated trading day into the lake (testbed/simulate/README.md)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from capture.simulate import CHANNELS, UNIVERSES, AlreadySimulated, NotATradingDay, parse_channels, simulate_day
-from capture.simulate.day import holiday_list_covers
+from testbed.simulate import CHANNELS, UNIVERSES, AlreadySimulated, NotATradingDay, parse_channels, simulate_day
+from testbed.simulate.day import holiday_list_covers
 from vntrack.commands.common import parse_day
-from vntrack.settings import get_settings
+from storage.settings import get_settings
 
 console = Console()
 

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from vntrack.commands.common import parse_day
-from vntrack.settings import get_settings
+from storage.settings import get_settings
 
 console = Console(stderr=True)
 _DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m)?\s*$")

@@ -8,14 +8,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vntrack.settings import Settings
+from storage.settings import Settings
 
 console = Console()
 
 
 def verify_command(settings: Settings, day: date) -> None:
-    """Run :func:`live.verify.verify_day` and report it (counts per table, or the first differing row/column)."""
-    from live.verify import NoLiveOutputs, verify_day
+    """Run :func:`replay.verify.verify_day` and report it (counts per table, or the first differing row/column)."""
+    from replay.verify import NoLiveOutputs, verify_day
 
     try:
         v = verify_day(settings.lake, day, futures_override=settings.futures_override)

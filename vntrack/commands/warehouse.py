@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from vntrack.settings import get_settings
+from storage.settings import get_settings
 
 console = Console()
 db_app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -15,8 +15,8 @@ db_app = typer.Typer(no_args_is_help=True, add_completion=False,
 @db_app.command("migrate")
 def migrate_command() -> None:
     """Apply pending migrations (detects TimescaleDB on PostgreSQL at the first migration)."""
-    from flows.warehouse.migrate import apply_retention, flavor, migrate
-    from flows.warehouse.target import redact_url, target_from_settings
+    from warehouse.migrate import apply_retention, flavor, migrate
+    from warehouse.target import redact_url, target_from_settings
 
     settings = get_settings()
     try:
@@ -36,8 +36,8 @@ def migrate_command() -> None:
 @db_app.command("status")
 def status_command() -> None:
     """Where the warehouse is, its flavour (duckdb | postgres | timescaledb), migrations, loaded days."""
-    from flows.warehouse.migrate import status
-    from flows.warehouse.target import redact_url, target_from_settings
+    from warehouse.migrate import status
+    from warehouse.target import redact_url, target_from_settings
 
     try:
         target = target_from_settings(get_settings())

@@ -121,6 +121,11 @@ def detect_format(head: bytes, path: Path) -> Format:
     UnrecognisedRecording : neither; the message names both formats.
     """
     text = import_jsonl.decode_text(head)
+    if len(head) >= _SNIFF_BYTES and "\n" not in text:
+        raise UnrecognisedRecording(
+            f"{path.name} is not a recognised recording: its first line is longer than {_SNIFF_BYTES:,} bytes "
+            "(no line break in the first 1 MiB), while a recording holds one Broadcast argument or one CSV row "
+            "per line; is it a JSON array or a single-line dump? Write one object per line")
     lines = import_jsonl.split_lines(text)
     if lines and len(head) >= _SNIFF_BYTES and not text.endswith("\n"):
         lines = lines[:-1] or lines  # the last line may be cut by the sniff window

@@ -16,7 +16,7 @@ hard link, which fails atomically if the name is taken).
 
 A day's curated set is published whole (:func:`write_curated_day`): staged in ``curated/.stage-<date>-<pid>-<hex>``
 with its manifest, then swapped in by rename; a crash leaves the previous set, never a mix, and the next run
-removes what a dead process left (:func:`clean_stale`). docs/operations.md has the rules.
+removes what a dead process left (:func:`clean_stale`). docs/reliability.md has the rules.
 
 Only pyarrow / polars; no clocks, no settings: the lake root is always passed in.
 """

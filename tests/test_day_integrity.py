@@ -1,5 +1,5 @@
 """A day appears whole or not at all, and a damaged raw segment costs only its own frames (issue 11, points 6
-and 7; rules in docs/operations.md). Real ``vntrack`` processes, real Parquet files, real ``kill -9``."""
+and 7; rules in docs/reliability.md). Real ``vntrack`` processes, real Parquet files, real ``kill -9``."""
 
 from __future__ import annotations
 

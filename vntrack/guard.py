@@ -1,6 +1,6 @@
 """How every ``vntrack`` command ends: one line instead of a traceback, no secret printed, no process left behind.
 
-Used by :func:`vntrack.cli.main` (the ``vntrack`` entry point); rules in docs/operations.md.
+Used by :func:`vntrack.cli.main` (the ``vntrack`` entry point); rules in docs/reliability.md.
 
 * **Errors.** An exception that reaches the top is printed as one line, ``error: <Type>: <message>``, exit code 1
   (``VNTRACK_DEBUG=1`` adds the traceback). Every line printed this way goes through :func:`redact`.
@@ -67,6 +67,19 @@ def redact(text: str, environ: dict[str, str] | None = None) -> str:
     return redact_url(text)
 
 
+def describe(exc: BaseException) -> str:
+    """One line for an exception: ``Type: message``; a settings ValidationError as ``invalid setting NAME:
+    reason`` per field (pydantic's own text would repeat the input value)."""
+    errors = getattr(exc, "errors", None)
+    if type(exc).__name__ == "ValidationError" and callable(errors):
+        parts = []
+        for e in errors():
+            name = ".".join(str(x) for x in e.get("loc", ())) or "?"
+            parts.append(f"invalid setting {name}: {str(e.get('msg', '')).removeprefix('Value error, ')}")
+        return " ".join("; ".join(parts).split())
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
 def report_error(exc: BaseException) -> int:
     """Print ``exc`` as one redacted line on stderr (with the traceback when ``VNTRACK_DEBUG`` is set).
 
@@ -79,8 +92,7 @@ def report_error(exc: BaseException) -> int:
         import traceback
 
         print(redact("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
-    message = " ".join(str(exc).split()) or "(no message)"
-    print(redact(f"error: {type(exc).__name__}: {message}"), file=sys.stderr)
+    print(redact(f"error: {describe(exc)}"), file=sys.stderr)
     if not os.environ.get("VNTRACK_DEBUG"):
         print("(set VNTRACK_DEBUG=1 for the traceback)", file=sys.stderr)
     return 1

@@ -1,5 +1,5 @@
 """How the CLI ends, tried with real processes: no secret printed or stored, no process of ours left behind
-(issue 11 points 8 and 9; rules in docs/operations.md)."""
+(issue 11 points 8 and 9; rules in docs/reliability.md)."""
 
 from __future__ import annotations
 

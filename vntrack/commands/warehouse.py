@@ -39,8 +39,9 @@ def status_command() -> None:
     from warehouse.migrate import status
     from warehouse.target import redact_url, target_from_settings
 
+    settings = get_settings()
     try:
-        target = target_from_settings(get_settings())
+        target = target_from_settings(settings)
     except ValueError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None

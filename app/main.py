@@ -1,4 +1,4 @@
-"""VN Stock Tracker: the Streamlit multipage app. Entry file: it only declares the navigation (style.md §6).
+"""VN Stock Tracker: the Streamlit multipage app. Entry file: it only declares the navigation (docs/architecture.md §1).
 
 Run with ``vntrack app`` (binds 127.0.0.1). Pages live in ``app/pages/``; data access in ``app/data``.
 """

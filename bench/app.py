@@ -119,7 +119,7 @@ def main() -> None:
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"streamlit {st.__version__}; {DAY}: full simulated VN30 day")
     print(f"baseline (one st.write): {baseline * 1000:.1f} ms\n")
-    print(f"| page | warm ms | x baseline | cold ms |\n|---|---:|---:|---:|")
+    print("| page | warm ms | x baseline | cold ms |\n|---|---:|---:|---:|")
     for name, cold, warm in rows:
         print(f"| {name} | {warm * 1000:.0f} | {warm / baseline:.0f}x | {cold * 1000:.0f} |")
     worst = max(rows, key=lambda r: r[2])

@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.feed import count_broadcasts  # noqa: E402
 from storage import lake as lake_io  # noqa: E402
-from capture.daemon.client import fetch_token, negotiate, open_socket, switch_channels  # noqa: E402
+from capture.daemon.client import negotiate, open_socket, switch_channels  # noqa: E402
+from ssi.rest import fetch_token  # noqa: E402
 from tests.capture_procs import CONSUMER_ID, CONSUMER_SECRET, start_capture, start_feed, status  # noqa: E402
 
 DAY = date(2026, 7, 22)

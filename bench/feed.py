@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from storage import lake as lake_io
-from capture.daemon.client import fetch_token, negotiate, open_socket, switch_channels
+from capture.daemon.client import negotiate, open_socket, switch_channels
+from ssi.rest import fetch_token
 from storage.schemas import RAW_FRAME_PL
 from market.reference_data import vn30_members
 

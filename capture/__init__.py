@@ -8,5 +8,5 @@ importers    ``vntrack import PATH...`` backend: recognise a recording, convert 
 import_jsonl JSONL of SSI Broadcast arguments -> raw frames.
 import_kbs   vnstock/KBS intraday tick CSV -> SSI X-TRADE raw frames.
 
-References: design.md §3 (the lake), §4 (time and order); ssi-wire.md (wire format).
+References: docs/architecture.md §3 (the lake), §4 (time and order); docs/ssi-wire.md (wire format).
 """

@@ -2,8 +2,8 @@
 
 The format: one Broadcast argument per line, ``{"DataType": "B", "Content": "<json string>"}``, as the
 ``ssi-fc-data`` SDK hands it to a callback and as recorders dump it (real example:
-``tests/fixtures/ssi/quelam96lact_fixtures/ssi_b_messages.jsonl``). References: ssi-wire.md §1 (envelope),
-§1.5 (time); design.md §3 (raw frame), §4 (time and order).
+``tests/fixtures/ssi/quelam96lact_fixtures/ssi_b_messages.jsonl``). References: docs/ssi-wire.md §1 (envelope),
+§1.5 (time); docs/architecture.md §3 (raw frame), §4 (time and order).
 
 Rules (each is tested in ``tests/test_importers.py``):
 

@@ -35,21 +35,21 @@ rows each), and the decision taken for each finding:
    the vendor columns are used only as anchor and sort key.
 4. **Sessions.** **Decision:** a row is an auction print when ``match_type`` is ``atc`` / ``ato`` or, by time,
    HOSE ``time >= 14:30:00`` (ATC) or ``time <= 09:15:00`` (ATO; HNX: ATC only; UPCOM: by match_type only),
-   design.md §7. Auction prints get ``TradingSession`` "ATC"/"ATO" and ``Side`` null; the rest "LO" with
+   docs/market.md §2. Auction prints get ``TradingSession`` "ATC"/"ATO" and ``Side`` null; the rest "LO" with
    ``Side`` "BU" for ``buy``, "SD" for ``sell``, else null. Real files: HPG 4 ATC rows (1 ``atc`` + 3 empty),
    TCB 2 (1 + 1); every empty ``match_type`` is an ATC row; no ATO rows (TCB starts at 09:17:32).
 5. **Prices.** ``price_vnd = round(price * 1000)`` (integer rounding, never a float product like
    26950.000000000004). ``RefPrice = price_vnd - price_change`` (``price_change`` is already VND), one value per
    (day, symbol) or the file is refused. ``Ceiling``/``Floor`` = ``market.rules.price_limits(ref, exchange)``
    with the exchange from ``market.rules.resolve_exchange`` (shipped VN30 list), default HOSE.
-6. **Other fields** (ssi-wire.md §2.1, in wire order): ``Isin`` = symbol; ``PriorVal`` = ``RefPrice`` (previous
+6. **Other fields** (docs/ssi-wire.md §2.1, in wire order): ``Isin`` = symbol; ``PriorVal`` = ``RefPrice`` (previous
    close, as on the wire for stocks); ``AvgPrice`` = ``TotalVal / TotalVol`` rounded to 2 decimals (as the wire
    sample 22927.93); ``Change`` = price - ref (VND); ``RatioChange`` = ``round(change / ref * 100, 2)``;
    ``EstMatchedPrice`` = price; ``Highest``/``Lowest`` = running max/min **of the file's rows** (a partial day
    does not know the morning's extremes); ``TradingStatus`` "N"; ``MarketId`` = ``Exchange``. Every number is a
    float like the wire (``100.0``). ``recv_ns`` = exchange time.
 
-References: ssi-wire.md §2.1 (X-TRADE fields and order), §3 (sessions); design.md §4, §7;
+References: docs/ssi-wire.md §2.1 (X-TRADE fields and order), §3 (sessions); docs/architecture.md §4, docs/market.md §2;
 tests/fixtures/README.md (the source files).
 """
 
@@ -77,10 +77,10 @@ X_TRADE_FIELDS: tuple[str, ...] = (
     "LastPrice", "LastVol", "TotalVal", "TotalVol", "MarketId", "Exchange", "TradingSession", "TradingStatus",
     "Change", "RatioChange", "EstMatchedPrice", "Highest", "Lowest", "Side",
 )
-"""X-TRADE Content keys in wire order (ssi-wire.md §2.1)."""
+"""X-TRADE Content keys in wire order (docs/ssi-wire.md §2.1)."""
 
-ATO_PRINT = time(9, 15)  # HOSE ATO match prints at 09:15:00 (design.md §7)
-ATC_START = time(14, 30)  # HOSE / HNX closing auction 14:30-14:45 (design.md §7)
+ATO_PRINT = time(9, 15)  # HOSE ATO match prints at 09:15:00 (docs/market.md §2)
+ATC_START = time(14, 30)  # HOSE / HNX closing auction 14:30-14:45 (docs/market.md §2)
 SIDES = {"buy": "BU", "sell": "SD"}
 
 
@@ -194,7 +194,7 @@ def order_ticks(ticks: list[KbsTick]) -> list[KbsTick]:
 
 
 def trading_session(exchange: str, tod: time, match_type: str) -> str:
-    """``ATO``, ``ATC`` or ``LO`` for one print (module docstring, 4.; design.md §7)."""
+    """``ATO``, ``ATC`` or ``LO`` for one print (module docstring, 4.; docs/market.md §2)."""
     if match_type == "ato" or (exchange == "HOSE" and tod <= ATO_PRINT):
         return "ATO"
     if match_type == "atc" or (exchange in ("HOSE", "HNX") and tod >= ATC_START):
@@ -264,7 +264,7 @@ def x_trade_contents(ticks: list[KbsTick]) -> list[dict]:
 
 
 def x_trade_payload(content: dict) -> str:
-    """The Broadcast argument string of an X-TRADE content, compact like the wire (ssi-wire.md §1)."""
+    """The Broadcast argument string of an X-TRADE content, compact like the wire (docs/ssi-wire.md §1)."""
     return broadcast_argument("X-TRADE", content)
 
 

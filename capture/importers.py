@@ -9,7 +9,7 @@ Two formats, recognised from the content (never from the file extension):
 
 Anything else is refused with :class:`UnrecognisedRecording`, which names both formats.
 
-Lake rules (design.md §3):
+Lake rules (docs/architecture.md §3):
 
 * session id = ``import-<first 16 hex digits of sha256(file bytes)>``: the same bytes are the same session, under
   any name or path; ``source`` = ``import:<file name>``; ``cursor`` null.

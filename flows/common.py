@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
+from market.clock import VN_TZ, today_vn  # noqa: F401  (the flows' clock)
 from market.calendar import is_trading_day, previous_trading_day
 from storage.settings import Settings
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def flow_settings() -> Settings:
@@ -17,16 +16,11 @@ def flow_settings() -> Settings:
     return Settings()
 
 
-def today_vn() -> date:
-    """Today's date in Asia/Ho_Chi_Minh (the trading date a scheduled run works on)."""
-    return datetime.now(VN_TZ).date()
-
-
 def non_trading_reason(day: date) -> str | None:
     """Why ``day`` has no session (weekend or a holiday of ``market/calendar.py``), or None on a trading day.
 
     The schedules in prefect.yaml fire on weekdays; this guard makes a run on a holiday a no-op (Completed, with
-    the reason), so the holiday list lives in one place (transforms/data) and never needs a re-deploy.
+    the reason), so the holiday list lives in one place (market/data/holidays.csv) and never needs a re-deploy.
     """
     if is_trading_day(day):
         return None

@@ -1,6 +1,6 @@
 """``reconcile_day``: how complete is the capture? Captured per-symbol totals vs SSI's REST DailyStockPrice.
 
-Compared per symbol (ssi-wire.md §4; field names as testbed/feed/totals.py and SSI's Java client spell them):
+Compared per symbol (docs/ssi-wire.md §4; field names as testbed/feed/totals.py and SSI's Java client spell them):
 
 ==========================  =====================================================  ==========================
 measure                     captured (curated tables of the date)                 REST (DailyStockPrice)
@@ -26,6 +26,8 @@ from prefect.cache_policies import NONE
 
 from storage import lake as lake_io
 from flows.common import flow_settings, non_trading_reason, today_vn
+from market.clock import TZ
+from ssi.rest import AuthRefused, fetch_token_sync
 from warehouse.load import replace_day
 from warehouse.migrate import migrate
 from warehouse.target import target_from_settings
@@ -62,13 +64,11 @@ def fetch_daily_stock_price(base_url: str, consumer_id: str, consumer_secret: st
 
     base = base_url if base_url.endswith("/") else base_url + "/"
     with httpx.Client(base_url=base, timeout=timeout_s) as client:
-        r = client.post("api/v2/Market/AccessToken", json={"consumerID": consumer_id, "consumerSecret": consumer_secret})
-        body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
-        token = (body.get("data") or {}).get("accessToken") if isinstance(body, dict) else None
-        if r.status_code != 200 or not token:
-            raise ReconcileError(f"AccessToken refused (HTTP {r.status_code}: {body.get('message', r.text[:200])}); "
-                                 "check SSI_CONSUMER_ID / SSI_CONSUMER_SECRET")
-        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            token = fetch_token_sync(client, "", consumer_id, consumer_secret)
+        except AuthRefused as e:
+            raise ReconcileError(str(e)) from None
+        headers = {"Authorization": f"Bearer {token.value}"}
         records, page = [], 1
         while True:
             r = client.get("api/v2/Market/DailyStockPrice", headers=headers, params={
@@ -121,7 +121,7 @@ def completeness(captured: pl.DataFrame, rest: pl.DataFrame, day: date) -> pl.Da
         "captured_volume", "rest_volume", "captured_foreign_buy_vol", "rest_foreign_buy_vol",
         "captured_foreign_sell_vol", "rest_foreign_sell_vol",
         pl.min_horizontal(*[agree(m) for m, _ in _MEASURES]).alias("score"),
-        pl.lit(datetime.now(timezone.utc)).dt.convert_time_zone("Asia/Ho_Chi_Minh").alias("checked_at"),
+        pl.lit(datetime.now(timezone.utc)).dt.convert_time_zone(TZ).alias("checked_at"),
     ).sort("symbol")
 
 

@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 
 from storage import lake as lake_io
-from warehouse.frames import book_top, read_capture_events
+from storage.live import live_day_dir
+from replay.day import DayBuild, build_day, check_raw
+from warehouse.capture_events import read_capture_events
 from warehouse.load import LoadResult, replace_day
 from warehouse.target import Target
-from transforms.pipeline import run_day
 from transforms.schemas import CURATED
-
-WAREHOUSE_CURATED = ("trades", "session_stats", "foreign_flow", "foreign_summary", "foreign_by_sector", "indices",
-                     "basis", "alerts", "candles_1m", "board")
-"""Curated tables loaded into the warehouse under the same name (contract C4)."""
-
-
-class NoRawData(LookupError):
-    """The lake has no sealed raw segment for the date."""
 
 
 class LoadBlocked(RuntimeError):
@@ -38,50 +31,14 @@ dq_path = lake_io.dq_results_path
 """``lake/dq/date=YYYY-MM-DD/dq_results.parquet``: the date's last validation results (storage.lake)."""
 
 
-def live_day_dir(lake: Path, day: date) -> Path:
-    """``lake/live/date=YYYY-MM-DD``: the live loop's state and snapshots of that date (contract C3)."""
-    return Path(lake) / "live" / f"date={day:%Y-%m-%d}"
-
-
-@dataclass(frozen=True)
-class Curated:
-    """What build_curated wrote: ``{table: path}`` and the frame count."""
-
-    paths: dict[str, Path]
-    frames: int
-
-
-def build_curated(lake: Path, day: date, *, futures_override: str | None = None) -> Curated:
-    """Run the batch analytics (``transforms.pipeline.run_day``) over the date's raw frames.
-
-    Writes every table of ``transforms.schemas.CURATED`` plus ``book_top`` to ``lake/curated/date=D/`` as one
-    set (``storage.lake.write_curated_day``, manifest included) and the quarantine to ``lake/quarantine/date=D/``.
-    Stale leftovers of an interrupted run are removed first and unreadable raw segments moved to the quarantine
-    (:func:`check_raw`; the manifest then lists them under ``incomplete``).
+def build_curated(lake: Path, day: date, *, futures_override: str | None = None) -> DayBuild:
+    """The day's curated tables and quarantine (``replay.day.build_day``, the one day build).
 
     Raises
     ------
-    NoRawData : the date has no readable raw segment (the message lists the dates the lake has).
+    replay.day.NoRawData : the date has no raw segment (the message lists the dates the lake has).
     """
-    check_raw(lake, day)
-    raw = lake_io.read_raw(lake, day)
-    if raw.height == 0:
-        have = ", ".join(d.isoformat() for d in lake_io.lake_dates(lake)) or "none"
-        raise NoRawData(f"no raw frames for {day} in {lake}; dates in the lake: {have}")
-    tables = run_day(raw, day, futures_override=futures_override)
-    out = {name: tables[name] for name in CURATED}
-    out["book_top"] = book_top(tables["x_quote"], tables["x"])
-    lake_io.write_quarantine(lake, day, tables["quarantine"])
-    paths = lake_io.write_curated_day(lake, day, out, meta={
-        "frames": raw.height, "incomplete": [p.name for p in lake_io.quarantined_segments(lake, day)]})
-    return Curated(paths, raw.height)
-
-
-def check_raw(lake: Path, day: date) -> list[str]:
-    """Clean what an interrupted run left for ``day`` and move its unreadable raw segments to the quarantine
-    (``storage.lake.clean_stale``, ``storage.lake.quarantine_corrupt_segments``); returns the moved file names."""
-    lake_io.clean_stale(lake, day)
-    return [c.path.name for c in lake_io.quarantine_corrupt_segments(lake, day)]
+    return build_day(lake, day, futures_override=futures_override)
 
 
 def validate(lake: Path, day: date) -> tuple[Path, int, int]:
@@ -104,7 +61,8 @@ def validate(lake: Path, day: date) -> tuple[Path, int, int]:
 
 def raw_readable_row(lake: Path, day: date, like: pl.DataFrame) -> pl.DataFrame:
     """The data-quality row ``raw`` / ``raw_segments_readable``: fails when any raw segment of the day was
-    unreadable and moved to the quarantine (``observed`` lists them), so such a day loads as degraded."""
+    unreadable and moved to the quarantine (``observed`` lists them), so such a day loads as degraded
+    (docs/reliability.md)."""
     from datetime import datetime, timezone
 
     bad = [p.name for p in lake_io.quarantined_segments(lake, day)]
@@ -127,7 +85,7 @@ def load(lake: Path, day: date, target: Target, *, frames: int, dq_failed: int, 
     if dq_failed and on_failure == "block":
         raise LoadBlocked(f"{day}: {dq_failed} of {dq_total} expectations failed and VNTRACK_DQ_ON_FAILURE=block; "
                           f"see {dq_path(lake, day)} (set it to 'degrade' to load the day flagged)")
-    frames_by_table = {name: lake_io.read_curated(lake, day, name) for name in (*WAREHOUSE_CURATED, "book_top")}
+    frames_by_table = {name: lake_io.read_curated(lake, day, name) for name in CURATED}
     frames_by_table["capture_events"] = read_capture_events(lake, day)
     frames_by_table["dq_results"] = pl.read_parquet(dq_path(lake, day))
     counts = {name: df.height for name, df in frames_by_table.items()}
@@ -181,36 +139,106 @@ def summary_json(**values) -> str:
     return json.dumps(values, default=str, sort_keys=True)
 
 
-def rebuild_date(settings, day: date) -> dict:
-    """Every step of ``flows.rebuild.rebuild_day`` for one date, as one plain call (backfill's unit of work).
+def _direct(name: str, fn: Callable, **_options) -> Callable:
+    return fn
 
-    Returns the same keys as the flow; ``skipped`` on a non-trading day.
+
+def rebuild_date(settings, day: date, *, as_step: Callable[..., Callable] = _direct, log=None) -> dict:
+    """Rebuild one date: compaction, the day build, validation, warehouse load, report, retention.
+
+    The one sequence of the daily rebuild: backfill calls it as a plain call (its unit of work), and the Prefect
+    flow ``flows.rebuild.rebuild_day`` passes ``as_step`` to run each step as a task of the same name (with the
+    retries given here for the steps whose I/O can fail transiently).
+
+    Parameters
+    ----------
+    settings : ``storage.settings.Settings``.
+    day : the trading date.
+    as_step : ``as_step(name, fn, retries=..., retry_delay_seconds=...)`` -> the callable to run for that step.
+    log : a logger for the day's outcome (the flow's run logger), or None.
+
+    Returns
+    -------
+    dict : ``skipped`` (the reason) on a non-trading day; else ``trading_date``, ``corrupt_segments`` (raw files
+        moved to the quarantine by this run), ``compaction`` (before, after,
+        rows, compacted, reason), ``frames``, ``validation`` (path, failed, total), ``status`` ("ok" | "degraded"),
+        ``load`` (target, rows per table, seconds), ``report`` (html, markdown, dq), ``retention``.
+
+    Raises
+    ------
+    replay.day.NoRawData : the lake has no raw frames for the date.
+    LoadBlocked : validation failed and ``VNTRACK_DQ_ON_FAILURE=block``.
     """
-    from flows.common import non_trading_reason, today_vn
-    from storage.compact import compact_day
-    from warehouse.load import drop_expired
-    from warehouse.migrate import migrate
-    from warehouse.target import target_from_settings
-    from reports.daily import build_report
+    from flows.common import non_trading_reason
 
     if reason := non_trading_reason(day):
+        if log is not None:
+            log.info("skipped: %s", reason)
         return {"trading_date": day.isoformat(), "skipped": reason}
-    target = target_from_settings(settings)  # a bad VNTRACK_DATABASE_URL fails before the analytics
-    lake = Path(settings.lake)
-    check_raw(lake, day)
-    comp = compact_day(lake, day, max_rows=settings.compact_segment_rows)
-    cur = build_curated(lake, day, futures_override=settings.futures_override)
-    _, failed, total = validate(lake, day)
+    from warehouse.target import target_from_settings
+
+    target_from_settings(settings)  # a VNTRACK_DATABASE_URL that cannot work fails now, not after the analytics
+    lake, reports = Path(settings.lake), Path(settings.reports_root)
+    corrupt = as_step("check_raw", check_raw)(lake, day)
+    if corrupt and log is not None:
+        log.warning("%s: unreadable raw segments moved to the quarantine, the day is incomplete: %s", day,
+                    ", ".join(corrupt))
+    compaction = as_step("compact_raw", compact_raw, retries=2, retry_delay_seconds=[1, 5])(
+        lake, day, settings.compact_segment_rows)
+    built = as_step("build_curated", build_curated)(lake, day, futures_override=settings.futures_override)
+    path, failed, total = as_step("validate_curated", validate)(lake, day)
+    if failed and log is not None:
+        log.warning("%s: %d of %d expectations failed (%s)", day, failed, total,
+                    "load blocked" if settings.dq_on_failure == "block" else "loading the day as degraded")
+    loaded = as_step("load_warehouse", load_warehouse, retries=3, retry_delay_seconds=[2, 5, 15])(
+        settings, lake, day, built.frames, failed, total)
+    report = as_step("write_report", write_report)(lake, day, reports)
+    retention = as_step("apply_retention", apply_retention)(settings, lake, day)
+    status = "degraded" if failed else "ok"
+    if log is not None:
+        log.info("%s rebuilt: %s, %s trades, status %s", day, loaded["target"], loaded["rows"]["trades"], status)
+    return {"trading_date": day.isoformat(), "corrupt_segments": corrupt, "compaction": compaction,
+            "frames": built.frames,
+            "validation": {"path": str(path), "failed": failed, "total": total}, "status": status,
+            "load": loaded, "report": report, "retention": retention}
+
+
+def compact_raw(lake: Path, day: date, max_rows: int) -> dict:
+    """Compact the date's raw segments (``storage.compact``); the segment counts before and after."""
+    from storage.compact import compact_day
+
+    r = compact_day(lake, day, max_rows=max_rows)
+    return {"before": r.before, "after": r.after, "rows": r.rows, "compacted": r.compacted, "reason": r.reason}
+
+
+def load_warehouse(settings, lake: Path, day: date, frames: int, dq_failed: int, dq_total: int) -> dict:
+    """Migrate the warehouse if needed, then replace the date in it (one transaction; a retry starts over)."""
+    from warehouse.migrate import migrate
+    from warehouse.target import target_from_settings
+
+    target = target_from_settings(settings)
     migrate(target)
-    result = load(lake, day, target, frames=cur.frames, dq_failed=failed, dq_total=total,
+    result = load(lake, day, target, frames=frames, dq_failed=dq_failed, dq_total=dq_total,
                   on_failure=settings.dq_on_failure)
-    report = build_report(lake, day, Path(settings.reports_root))
-    write_dq_markdown(lake, day, Path(settings.reports_root))
-    retention = apply_lake_retention(lake, day, raw_retention_days=settings.raw_retention_days,
-                                     keep_live=settings.keep_live_after_rebuild)
-    retention["warehouse_dropped"] = [d.isoformat() for d in drop_expired(
-        target, retention_days=settings.warehouse_retention_days, today=today_vn())]
-    return {"trading_date": day.isoformat(), "compaction": {"before": comp.before, "after": comp.after},
-            "frames": cur.frames, "validation": {"failed": failed, "total": total},
-            "status": "degraded" if failed else "ok", "load": {"rows": result.rows}, "report": str(report.html),
-            "retention": retention}
+    return {"target": target.describe(), "rows": result.rows, "seconds": round(result.seconds, 3)}
+
+
+def write_report(lake: Path, day: date, out_dir: Path) -> dict:
+    """The daily report (``reports.daily``) and the data-quality summary beside it."""
+    from reports.daily import build_report
+
+    report = build_report(lake, day, out_dir)
+    return {"html": str(report.html), "markdown": str(report.markdown), "dq": str(write_dq_markdown(lake, day, out_dir))}
+
+
+def apply_retention(settings, lake: Path, day: date) -> dict:
+    """Lake retention after the date was rebuilt (:func:`apply_lake_retention`) and warehouse retention."""
+    from flows.common import today_vn
+    from warehouse.load import drop_expired
+    from warehouse.target import target_from_settings
+
+    out = apply_lake_retention(lake, day, raw_retention_days=settings.raw_retention_days,
+                               keep_live=settings.keep_live_after_rebuild)
+    out["warehouse_dropped"] = [d.isoformat() for d in drop_expired(
+        target_from_settings(settings), retention_days=settings.warehouse_retention_days, today=today_vn())]
+    return out

@@ -1,7 +1,7 @@
 """``tail``: the live loop (``vntrack tail --date D``, issue 5) as a supervised process for the trading hours.
 
 The flow starts the live loop as a child process — keeping the long-running loop out of the flow's memory
-(style.md "Long-lived flows that grow") — waits until the session end (``VNTRACK_TAIL_UNTIL``, exchange time,
+(docs/operations.md §5) — waits until the session end (``VNTRACK_TAIL_UNTIL``, exchange time,
 default 15:05), then stops it with SIGTERM (the loop seals and publishes on SIGTERM), SIGKILL after a grace
 period. A child that exits early with an error fails the run, and the flow's retries start it again (the loop
 resumes from its watermarks, contract C1/C3). A child that exits 0 early (e.g. the market closed) completes it.

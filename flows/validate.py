@@ -16,7 +16,7 @@ What is checked (issue 6 "Validation"):
   consecutive R frames of a symbol (arrival order) >= 0 except on rows flagged ``correction``;
   ``indices_steps``: TotalQtty step per index >= 0; the emitted flow deltas are >= 0;
 * exchange times inside the session — trades, indices, candles: 08:45:00 <= time of day <= 15:00:00
-  (design.md §7: VN30F ATO opens 08:45, put-through ends 15:00).
+  (docs/market.md §2: VN30F ATO opens 08:45, put-through ends 15:00).
 
 Results become rows of the warehouse table ``dq_results`` (one per expectation).
 """

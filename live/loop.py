@@ -1,8 +1,8 @@
-"""``vntrack tail``: the micro-batch loop over one trading date (design.md §6, contract C3).
+"""``vntrack tail``: the micro-batch loop over one trading date (docs/architecture.md §5, contract C3).
 
 Every interval: read what is durable since the cursor (:mod:`live.source`), run one engine step
 (:func:`transforms.incremental.step`), commit parts + state + checkpoint (:mod:`live.store`), publish the
-snapshot (:mod:`live.publish`). Late data that would break arrival order, and batches that would restate emitted
+snapshot (:func:`storage.live.publish`). Late data that would break arrival order, and batches that would restate emitted
 rows, trigger a rebuild: the whole day's durable frames in one step from a fresh state, which is exactly the
 batch run; the rebuild and its reason are kept in the checkpoint, the health snapshot and ``replay --verify``.
 """
@@ -21,15 +21,16 @@ from pathlib import Path
 import polars as pl
 
 from storage.events import read_events
-from storage.lake import events_day_dir
 from storage import live as paths
-from live.publish import SNAPSHOT, next_version, publish
+from storage.lake import events_day_dir, write_json
+from storage.live import SNAPSHOT_TABLES, next_version, publish
 from live.source import Cursor, Poll, advance, poll, read_all
-from live.store import Checkpoint, LiveStore, _write_json
+from live.store import Checkpoint, LiveStore
+from transforms import schemas
 from transforms.incremental import ROW_TABLES, Restatement, initial_state, snapshot_tables, step
 
 log = logging.getLogger("vntrack.tail")
-_WHOLE_DAY = ("indices", "basis", "alerts")  # row tables the snapshot shows in full
+_WHOLE_DAY = ("indices", "basis", "alerts", "foreign_flow")  # row tables the snapshot shows in full
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class TailLoop:
         self.ck, self.state = self.store.load(self.futures_override)
         self.ck.events.append({"kind": "start", "wall_ns": time.time_ns(), "batch": self.ck.batch, "pid": os.getpid()})
         if self.ck.batch:  # the same commit point, now also recording this start
-            _write_json(paths.checkpoint_path(self.lake, self.day), self.ck.to_json())
+            write_json(paths.checkpoint_path(self.lake, self.day), self.ck.to_json())
         self.whole = {t: self.store.read_table(t, self.ck) for t in _WHOLE_DAY}
         self._newest_recv_ns = self.ck.newest_recv_ns
         self.version = next_version(self.lake, self.day)
@@ -137,7 +138,7 @@ class TailLoop:
         self.store.commit(ck, state, out)
         self.ck, self.state = ck, state
         if self._changed is not None:
-            self._changed |= _touched(out, rows) if not replace_all else set(SNAPSHOT)
+            self._changed |= _touched(out, rows) if not replace_all else set(SNAPSHOT_TABLES)
         for t in _WHOLE_DAY:
             self.whole[t] = out[t] if replace_all else pl.concat([self.whole[t], out[t]], how="vertical")
         now = time.time()
@@ -207,9 +208,9 @@ class TailLoop:
         """Publish a version; tables the batches since the last one did not touch are linked, not rewritten."""
         started = time.perf_counter()
         changed, self._changed = self._changed, set()
-        reuse = frozenset() if changed is None else frozenset(t for t in SNAPSHOT if t not in changed)
+        reuse = frozenset() if changed is None else frozenset(t for t in SNAPSHOT_TABLES if t not in changed)
         publish(self.lake, self.day, self.version, lambda: {**snapshot_tables(self.state), **self.whole},
-                self.health(stopped=stopped), reuse=reuse)
+                self.health(stopped=stopped), schemas=schemas.CURATED, reuse=reuse)
         self.version += 1
         self.publish_ms = (time.perf_counter() - started) * 1000
 
@@ -220,7 +221,7 @@ def _touched(out: dict[str, pl.DataFrame], rows: pl.DataFrame) -> set[str]:
     if out["trades"].height:
         touched |= {"session_stats", "candles_1m"}
     if out["foreign_flow"].height:
-        touched |= {"foreign_summary", "foreign_by_sector"}
+        touched |= {"foreign_summary", "foreign_by_sector", "foreign_flow"}
     touched |= {t for t in ("indices", "basis", "alerts") if out[t].height}
     return touched
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from storage.lake import _fsync_dir, write_table
+from storage.lake import fsync_dir, write_json, write_table
 from storage import live as paths
 from live.source import Cursor
 from transforms import schemas
@@ -58,17 +58,6 @@ class Checkpoint:
     def to_json(self) -> dict:
         return {"batch": self.batch, "base": self.base, "state_dir": f"state/ckpt-{self.batch:09d}",
                 "cursor": self.cursor.to_json(), "events": self.events, "newest_recv_ns": self.newest_recv_ns}
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 class LiveStore:
@@ -129,8 +118,8 @@ class LiveStore:
             df.write_ipc(tmp / f"{name}.arrow")
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp, sdir)
-        _fsync_dir(sdir.parent)
-        _write_json(paths.checkpoint_path(self.lake, self.day), ck.to_json())
+        fsync_dir(sdir.parent)
+        write_json(paths.checkpoint_path(self.lake, self.day), ck.to_json())
         self._prune(ck)
 
     def _prune(self, ck: Checkpoint) -> None:

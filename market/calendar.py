@@ -1,7 +1,7 @@
 """Trading calendar of the Vietnamese exchanges: holidays, trading days, VN30F expiries and the front month.
 
 Pure functions over the dated holiday list shipped in ``market/data/holidays.csv``.
-References: design.md §7 (holidays), §5 (front month = nearest expiry, the third Thursday of the month).
+References: docs/market.md §9 (holidays), §6 (front month = nearest expiry, the third Thursday of the month).
 """
 
 from __future__ import annotations

@@ -1,15 +1,27 @@
 """Exchange time of SSI frames: ``TradingDate`` (dd/mm/yyyy) + ``Time`` (HH:MM:SS) in Vietnam time.
 
 Vietnam (Asia/Ho_Chi_Minh, ICT) is UTC+7 all year, without daylight saving, so a fixed offset is exact and needs
-no tz database. References: design.md §4; ssi-wire.md §1.5.
+no tz database. References: docs/architecture.md §4; docs/ssi-wire.md §1.5.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+TZ = "Asia/Ho_Chi_Minh"
+"""The exchanges' time zone by name (Polars dtypes, DuckDB/PostgreSQL sessions): Vietnam time, UTC+7, no DST."""
 ICT = timezone(timedelta(hours=7), "ICT")
+"""The same zone as a fixed offset (exact: Vietnam has no daylight saving)."""
+VN_TZ = ZoneInfo(TZ)
+SET_TIMEZONE = f"SET TimeZone = '{TZ}'"
+"""SQL that makes a DuckDB / PostgreSQL session show timestamptz values in exchange time."""
+
+
+def today_vn() -> date:
+    """Today's date in Vietnam (the trading date a scheduled run or a live tail works on)."""
+    return datetime.now(ICT).date()
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _TRADING_DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
 _TIME = re.compile(r"^(\d{2}):(\d{2}):(\d{2})$")

@@ -1,7 +1,7 @@
 """Facts of the Vietnamese market the analytics need: instruments, exchanges, multipliers, price limits.
 
 Pure and table-free: scalar helpers for the reference implementation and the importers, ``pl.Expr``
-builders for the vectorized transforms. References: design.md §7, ssi-wire.md §2, docs/analytics.md §2.
+builders for the vectorized transforms. References: docs/market.md §1, §3-§5; docs/ssi-wire.md §2; docs/analytics.md §2.
 """
 
 from __future__ import annotations

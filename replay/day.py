@@ -1,6 +1,8 @@
-"""Replay one day of the lake through the analytics: raw -> curated tables + quarantine + daily report.
+"""Build one day of the lake: raw frames -> curated tables + quarantine (``build_day``), and replay = build + report.
 
-The I/O edge around the pure ``transforms.pipeline.run_day`` (design.md §6: the same logic as the live loop).
+The one place a day is built: ``vntrack replay``, the Prefect rebuild (``flows.steps``), backfill and the live
+loop's verification all come here, and the analytics are the one composition ``transforms.pipeline.run_day``
+(the live loop's step over the whole day; docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -10,20 +12,66 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from storage import lake
 from reports.daily import build_report
+from storage import lake
+from storage.settings import Settings
 from transforms.pipeline import run_day
 from transforms.schemas import CURATED
-from storage.settings import Settings
 
 
-class NoDataForDate(LookupError):
-    """The lake has no raw frames for the requested trading date."""
+class NoRawData(LookupError):
+    """The lake has no raw frames for the requested trading date; the message lists the dates it has."""
 
     def __init__(self, day: date, root: Path, available: list[date]) -> None:
         have = ", ".join(d.isoformat() for d in available) or "none (run `vntrack import PATH...` first)"
         super().__init__(f"no raw frames for {day.isoformat()} in lake {root}; dates in the lake: {have}")
         self.available = available
+
+
+@dataclass(frozen=True)
+class DayBuild:
+    """What :func:`build_day` wrote: ``{table: path}`` of every curated table, the frame and quarantine counts,
+    and the row count of every table run_day returned."""
+
+    day: date
+    frames: int
+    quarantined: int
+    curated: dict[str, Path]
+    rows: dict[str, int]
+    corrupt_segments: tuple[str, ...] = ()
+
+
+def build_day(root: Path, day: date, *, futures_override: str | None = None) -> DayBuild:
+    """Run the analytics over the date's raw frames and write its curated tables and quarantine.
+
+    Writes every table of ``transforms.schemas.CURATED`` to ``lake/curated/date=D/`` as one whole set with its
+    manifest (``storage.lake.write_curated_day``: the previous set or the new one, never a mix) and the
+    quarantined frames to ``lake/quarantine/date=D/``. First removes what an interrupted run left
+    (``storage.lake.clean_stale``) and moves unreadable raw segments to the quarantine with an event
+    (:func:`check_raw`); the manifest's ``incomplete`` then names them (docs/reliability.md).
+
+    Raises
+    ------
+    NoRawData : the lake has no readable raw segment for ``day`` (the message lists the dates it has).
+    """
+    corrupt = check_raw(root, day)
+    raw = lake.read_raw(root, day)
+    if raw.height == 0:
+        raise NoRawData(day, root, lake.lake_dates(root))
+    tables = run_day(raw, day, futures_override=futures_override)
+    lake.write_quarantine(root, day, tables["quarantine"])
+    curated = lake.write_curated_day(root, day, {name: tables[name] for name in CURATED}, meta={
+        "frames": raw.height, "incomplete": [p.name for p in lake.quarantined_segments(root, day)]})
+    return DayBuild(day=day, frames=raw.height, quarantined=tables["quarantine"].height, curated=curated,
+                    rows={name: t.height for name, t in tables.items()}, corrupt_segments=tuple(corrupt))
+
+
+def check_raw(root: Path, day: date) -> list[str]:
+    """Clean what an interrupted run left for ``day`` and move its unreadable raw segments to the quarantine
+    (``storage.lake.clean_stale``, ``storage.lake.quarantine_corrupt_segments``); returns the moved file names.
+    Done by :func:`build_day`, and by the rebuild before it compacts raw."""
+    lake.clean_stale(root, day)
+    return [c.path.name for c in lake.quarantine_corrupt_segments(root, day)]
 
 
 @dataclass(frozen=True)
@@ -42,41 +90,16 @@ class ReplayResult:
 
 
 def replay_day(settings: Settings, day: date) -> ReplayResult:
-    """Run the analytics over ``day`` and write its curated tables, quarantine and report.
-
-    First removes what an interrupted run left (``storage.lake.clean_stale``) and moves unreadable raw segments
-    to the quarantine (``storage.lake.quarantine_corrupt_segments``: the day is then marked incomplete in the
-    manifest, the report and the app). The curated set is published whole (``storage.lake.write_curated_day``).
+    """``vntrack replay --date D``: :func:`build_day`, then the daily report.
 
     Raises
     ------
-    NoDataForDate : when the lake has no readable raw segment for ``day`` (the message lists the dates it has).
+    NoRawData : when the lake has no raw segment for ``day`` (the message lists the dates it has).
     """
-    lake.clean_stale(settings.lake, day)
-    corrupt = lake.quarantine_corrupt_segments(settings.lake, day)
-    raw = lake.read_raw(settings.lake, day)
-    if raw.height == 0:
-        raise NoDataForDate(day, settings.lake, lake.lake_dates(settings.lake))
     started = time.perf_counter()
-    tables = run_day(raw, day, futures_override=settings.futures_override)
-    lake.write_quarantine(settings.lake, day, tables["quarantine"])
-    curated = lake.write_curated_day(settings.lake, day, {name: tables[name] for name in CURATED},
-                                     meta=curated_meta(settings.lake, day, raw.height))
+    built = build_day(settings.lake, day, futures_override=settings.futures_override)
     report = build_report(settings.lake, day, settings.reports_root)
-    return ReplayResult(
-        day=day,
-        frames=raw.height,
-        rows={name: t.height for name, t in tables.items()},
-        curated=curated,
-        report_html=report.html,
-        report_markdown=report.markdown,
-        seconds=time.perf_counter() - started,
-        quarantined=tables["quarantine"].height,
-        corrupt_segments=tuple(c.path.name for c in corrupt),
-    )
-
-
-def curated_meta(root: Path, day: date, frames: int) -> dict:
-    """The manifest keys of a curated set: ``frames`` read, ``incomplete`` (raw segments of the day that were
-    unreadable and are in the quarantine, by file name; empty = the day is whole)."""
-    return {"frames": frames, "incomplete": [p.name for p in lake.quarantined_segments(root, day)]}
+    return ReplayResult(day=day, frames=built.frames, rows=built.rows, curated=built.curated,
+                        report_html=report.html, report_markdown=report.markdown,
+                        seconds=time.perf_counter() - started, quarantined=built.quarantined,
+                        corrupt_segments=built.corrupt_segments)

@@ -1,4 +1,4 @@
-"""``vntrack replay --verify``: a day's live outputs against a fresh batch run (design.md §6).
+"""``vntrack replay --verify``: a day's live outputs against a fresh batch run (docs/architecture.md §5).
 
 The live side is what ``vntrack tail`` committed (row tables, from the checkpoint) and published (the snapshot
 tables of its last snapshot); the batch side is ``run_day`` over the day's sealed raw segments.
@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from storage.lake import read_raw
-from live.publish import read_snapshot
+from storage.live import read_snapshot
 from live.store import LiveStore
 from transforms.incremental import ROW_TABLES, SNAPSHOT_TABLES
 from transforms.pipeline import run_day
@@ -98,7 +98,10 @@ def verify_day(lake: Path, day: date, *, futures_override: str | None = None) ->
         raise NoLiveOutputs(f"no live outputs for {day} in {lake}: run `vntrack tail --date {day}` first")
     raw = read_raw(lake, day)
     batch = run_day(raw, day, futures_override=futures_override)
-    _, snap = read_snapshot(lake, day)
+    published = read_snapshot(lake, day)
+    if published is None:
+        raise NoLiveOutputs(f"no live snapshot for {day} in {lake}: run `vntrack tail --date {day}` first")
+    _, snap = published
     live = {t: store.read_table(t, ck) for t in ROW_TABLES} | {t: snap[t] for t in SNAPSHOT_TABLES}
     counts, first = {}, None
     for t in (*ROW_TABLES, *SNAPSHOT_TABLES):

@@ -1,4 +1,4 @@
-"""Reports: DuckDB SQL over the lake's curated tables; the daily HTML / Markdown report (design.md §1)."""
+"""Reports: DuckDB SQL over the lake's curated tables; the daily HTML / Markdown report (docs/architecture.md §1)."""
 
 from reports.daily import ReportPaths, build_report
 

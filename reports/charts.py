@@ -4,7 +4,7 @@ Each builder takes a small Polars frame (already aggregated in SQL; times are na
 Asia/Ho_Chi_Minh) and returns a ``go.Figure``. :func:`to_div` turns a figure into an HTML fragment without
 plotly.js; the report embeds :func:`plotly_bundle` once, inline, so the file needs no network at view time.
 
-Colours follow the Vietnamese board convention (design.md §7): up / active buy green, down / active sell red,
+Colours follow the Vietnamese board convention (docs/market.md §10): up / active buy green, down / active sell red,
 reference / neutral yellow, ceiling purple, floor cyan.
 """
 
@@ -24,7 +24,7 @@ GREY = "#6b7280"
 
 PHASE_LABELS = {"ato": "ATO", "continuous": "Continuous", "atc": "ATC", "pt": "Put-through"}
 
-# Hide the lunch break (11:30-13:00) on intraday axes: design.md §7.
+# Hide the lunch break (11:30-13:00) on intraday axes: docs/market.md §2.
 _LUNCH = [dict(bounds=[11.5, 13], pattern="hour")]
 _CONFIG = {"displaylogo": False, "responsive": True}
 _TEMPLATE = go.layout.Template(

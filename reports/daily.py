@@ -8,7 +8,7 @@ lays them out (``reports/layout.py``) and renders ``reports/templates/report.{ht
 The HTML embeds plotly.js once, inline, and nothing is fetched at view time. The Markdown has the same numbers
 as tables, without charts. A missing or empty input never fails the report: its section says so.
 
-References: design.md §3 (lake), §5 (analytics), §7 (board colours); docs/analytics.md; transforms/schemas.py.
+References: docs/architecture.md §3 (lake); docs/analytics.md; docs/market.md §10 (colours); transforms/schemas.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import NamedTuple
 import duckdb
 import jinja2
 
-from reports import charts, queries, sections
+from market.clock import SET_TIMEZONE
+from reports import charts, sections
 from reports.inputs import Input, Runner, register_inputs
 from transforms import schemas
 
@@ -60,7 +61,7 @@ def build_report(lake: Path, day: dt.date, out_dir: Path) -> ReportPaths:
     """
     con = duckdb.connect(":memory:")
     try:
-        con.execute(queries.SET_TIMEZONE)
+        con.execute(SET_TIMEZONE)
         inputs = register_inputs(con, Path(lake), day)
         q = Runner(con)
         parts = [

@@ -9,18 +9,17 @@ is missing, so every query also runs on an empty day.
 
 All aggregation happens here, never in Python. Values come in as DuckDB parameters (``$name``), never
 formatted into the text. Times leave as ``TIMESTAMP`` in exchange wall time (the connection runs with
-``TimeZone = 'Asia/Ho_Chi_Minh'``, :data:`SET_TIMEZONE`). "Arrival order" is ``(session, seq)``
+``TimeZone = 'Asia/Ho_Chi_Minh'``, ``market.clock.SET_TIMEZONE``). "Arrival order" is ``(session, seq)``
 (docs/analytics.md); "latest" means last in arrival order.
 
 Units: prices VND/share (stocks) or index points (futures, indices); volumes shares or contracts;
 ``*_vnd`` VND; ``*_pct`` percent (0-100); ``*_ratio`` / ``*_share`` fractions (0-1) unless named ``_pct``.
 
-References: design.md §5, docs/analytics.md §3-§10, transforms/schemas.py.
+References: docs/analytics.md §3-§10, transforms/schemas.py.
 """
 
 from __future__ import annotations
 
-SET_TIMEZONE = "SET TimeZone = 'Asia/Ho_Chi_Minh'"
 
 # Order of the session phases wherever they are listed (docs/analytics.md §4).
 _PHASE_ORDER = "list_position(['ato', 'continuous', 'atc', 'pt', 'total'], phase)"

@@ -1,11 +1,11 @@
 """SSI channel strings (the argument of ``SwitchChannels``) and matching frames against them.
 
-Syntax (ssi-wire.md §1.4): a comma-separated list of ``<TYPE>:<symbols>``, where ``<symbols>`` is ``ALL`` or
+Syntax (docs/ssi-wire.md §1.4): a comma-separated list of ``<TYPE>:<symbols>``, where ``<symbols>`` is ``ALL`` or
 symbols joined with ``-`` (``X-TRADE:SSI-VIC,MI:VN30``). Types: ``F, X, X-QUOTE, X-TRADE, R, MI, B, OL``. Types,
 symbols and ``ALL`` are case-insensitive (the doc tables write ``X-Quote``; the wire's ``DataType`` is upper
 case). A frame matches when its ``DataType`` (upper-cased) is subscribed with ``ALL`` or with its symbol
 (``Symbol``; ``IndexId`` for MI). Each ``SwitchChannels`` call *replaces* the subscription (design decision,
-ssi-wire.md §1.4: "each call replaces the previous subscription").
+docs/ssi-wire.md §1.4: "each call replaces the previous subscription").
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-CHANNEL_TYPES: tuple[str, ...] = ("B", "F", "MI", "OL", "R", "X", "X-QUOTE", "X-TRADE")
+CHANNEL_TYPES: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "X", "R", "MI", "B", "F", "OL")
+"""Every channel (``DataType``) SSI FastConnect Data v2 streams (docs/ssi-wire.md §1.4)."""
+ANALYTICS_CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "R", "MI", "B", "F")
+"""The channels the analytics read: capture subscribes to them by default and the simulator writes them (X, the
+combined snapshot, only on request: it repeats X-TRADE and X-QUOTE; OL, odd lots, is not analysed)."""
+DEFAULT_SUBSCRIPTION = ",".join(f"{t}:ALL" for t in ANALYTICS_CHANNELS)
+"""``X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL``: the capture daemon's default ``SwitchChannels`` string."""
 _SYMBOL = re.compile(r"^[A-Z0-9_.]{1,32}$")
 
 

@@ -1,7 +1,7 @@
-"""The SSI Broadcast argument as the wire carries it (ssi-wire.md §1.3): ``{"DataType": ..., "Content": "<json>"}``.
+"""The SSI Broadcast argument as on the wire (docs/ssi-wire.md §1.3): ``{"DataType": ..., "Content": "<json>"}``.
 
 Content is itself a JSON *string*, so a payload is JSON inside JSON. Used wherever the project writes frames
-(importers, benchmarks, tests); capture never parses Content (design.md §3).
+(importers, benchmarks, tests); capture never parses Content (docs/architecture.md §3).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Compaction of a date's raw segments: many small files -> a few large ones, with ``read_raw`` unchanged.
 
-Raw is append-only (design.md §3), so compaction never rewrites a file in place. It builds the complete new set
+Raw is append-only (docs/architecture.md §3): compaction never rewrites a file in place. It builds the complete new set
 of segments for the date in a staging directory ``raw/_compact/<date>-<random>/raw/date=D/`` (ignored by every reader:
 ``read_raw`` reads only ``raw/date=D/``), then swaps the staging directory and ``raw/date=D`` in ONE atomic
 ``renameat2(RENAME_EXCHANGE)`` (Linux >= 3.15). At every instant ``raw/date=D`` is either the complete old set
@@ -155,7 +155,7 @@ def compact_day(lake: Path, day: date, *, max_rows: int = 1_000_000) -> Compacti
             if p.name not in old_names:
                 log.warning("segment %s was sealed during compaction: carried over", p.name)
                 os.link(p, live / p.name)  # numbers above the old maximum: never a name of the new set
-        lake_io._fsync_dir(live.parent)
+        lake_io.fsync_dir(live.parent)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return CompactionResult(day, len(segments), written, rows, True)

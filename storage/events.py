@@ -1,11 +1,11 @@
 """Capture events in the lake: connect, subscribe, disconnect, reconnect, gap, server error, heartbeat timeout.
 
-Layout (design.md §3): ``lake/events/date=YYYY-MM-DD/<session>-<n:06d>.parquet``, schema
+Layout (docs/architecture.md §3): ``lake/events/date=YYYY-MM-DD/<session>-<n:06d>.parquet``, schema
 ``storage.schemas.EVENT``. Events are rare; each call of :func:`write_events` publishes one small file atomically
 (the capture daemon writes them when it seals a segment, and at once for a disconnect or a gap). ``detail`` is a
 JSON object string, e.g. a gap: ``{"start_ns": ..., "end_ns": ..., "reason": "..."}``.
 
-References: design.md §3 (events/); issue "capture daemon" (liveness).
+References: docs/architecture.md §3 (events/); issue "capture daemon" (liveness).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from storage.lake import COMPRESSION, _atomic_write, events_day_dir
+from storage.lake import COMPRESSION, atomic_write, events_day_dir
 from storage.schemas import EVENT, EVENT_KINDS, EVENT_PL
 
 _EVENT_FILE = re.compile(r"^(?P<session>.+)-(?P<n>\d{6,})\.parquet$")
@@ -73,7 +73,7 @@ def write_events(lake: Path, day: date, session: str, rows: Iterable[Mapping]) -
     for _ in range(100):
         path = events_path(lake, day, session, _next_number(lake, day, session))
         try:
-            return _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION),
+            return atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION),
                                  overwrite=False)
         except FileExistsError:  # a racing writer of the same session took the number
             continue

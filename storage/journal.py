@@ -1,6 +1,6 @@
 """The open segment of a capture session: an append-only Arrow IPC stream journal, and its recovery.
 
-Layout (design.md §3): ``lake/raw/_open/<session>.arrows``. The journal is an Arrow IPC *stream* whose schema is
+Layout (docs/architecture.md §3): ``lake/raw/_open/<session>.arrows``, an Arrow IPC *stream* whose schema is
 ``storage.schemas.RAW_FRAME`` with the metadata ``trading_date=YYYY-MM-DD``; every flush appends one record batch.
 The capture daemon seals the journal's rows into the next Parquet segment
 (``raw/date=D/<session>-<segment>.parquet``, :func:`storage.lake.write_raw_segment`) and then restarts the journal
@@ -14,7 +14,7 @@ holds yet and deletes the journal.
 
 Only pyarrow and the lake module; no clocks, no settings.
 
-References: design.md §3 (raw/_open), §4 (arrival order); issue "capture daemon" (durability).
+References: docs/architecture.md §3 (raw/_open), §4 (arrival order); issue "capture daemon" (durability).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from storage.lake import _fsync_dir, next_segment, raw_segments, validate_raw_table, write_raw_segment
+from storage.lake import fsync_dir, next_segment, raw_segments, validate_raw_table, write_raw_segment
 from storage.schemas import RAW_FRAME
 
 SUFFIX = ".arrows"
@@ -93,7 +93,7 @@ class JournalWriter:
         if self.path.exists():
             raise FileExistsError(f"{self.path} exists: recover the crashed session's journal before writing one")
         self._sink, self._writer = self._create(self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self.rows = 0
         self.bytes = self._sink.tell()
 
@@ -132,7 +132,7 @@ class JournalWriter:
         sink, writer = self._create(tmp)
         os.fsync(sink.fileno())
         os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self._writer.close()
         self._sink.close()
         self._sink, self._writer = sink, writer
@@ -146,7 +146,7 @@ class JournalWriter:
             self._sink.close()
         if delete:
             self.path.unlink(missing_ok=True)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
 
 
 @dataclass(frozen=True)
@@ -262,5 +262,5 @@ def recover_journal(lake: Path, path: Path) -> Recovery:
             sealed = table.num_rows
             last_seq = int(table.column("seq")[-1].as_py())
     path.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return Recovery(session, read.trading_date, sealed, segment, read.torn, last_seq)

@@ -1,6 +1,6 @@
 """The lake on disk: one function per path, and atomic Parquet reads and writes.
 
-Layout (design.md §3; the root is ``Settings.lake``, default ``./lake``)::
+Layout (docs/architecture.md §3; the root is ``Settings.lake``, default ``./lake``)::
 
     raw/date=YYYY-MM-DD/<session>-<segment:06d>.parquet   sealed raw segments (zstd), append-only
     events/date=YYYY-MM-DD/...                            capture events
@@ -110,7 +110,7 @@ def curated_path(lake: Path, day: date, table: str) -> Path:
 # ------------------------------------------------------------------------------------------------ atomic write
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None], *, overwrite: bool) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], None], *, overwrite: bool) -> Path:
     """Write through ``write(tmp)`` to a temp file beside ``path``, fsync it, then publish it as ``path``.
 
     ``overwrite=True`` publishes with ``os.replace``. ``overwrite=False`` publishes with a hard link, which fails
@@ -140,7 +140,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None], *, overwrite: bool)
                 os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path
 
 
@@ -151,7 +151,7 @@ def _exists_message(path: Path) -> str:
     )
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Make the rename durable (best effort: some platforms cannot open a directory)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -163,6 +163,16 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def write_json(path: Path, obj: dict) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically (temp file, fsync, rename), replacing any previous file.
+
+    Used for the pointers and checkpoints other processes read while it is written (CURRENT.json, CHECKPOINT.json).
+    """
+    def write(tmp: Path) -> None:
+        tmp.write_text(json.dumps(obj, default=str), encoding="utf-8")
+    return atomic_write(Path(path), write, overwrite=True)
 
 
 def write_table(path: Path, df: pl.DataFrame) -> Path:
@@ -179,7 +189,7 @@ def write_table(path: Path, df: pl.DataFrame) -> Path:
     -------
     Path : ``path``.
     """
-    return _atomic_write(Path(path), lambda tmp: df.write_parquet(tmp, compression=COMPRESSION), overwrite=True)
+    return atomic_write(Path(path), lambda tmp: df.write_parquet(tmp, compression=COMPRESSION), overwrite=True)
 
 
 # --------------------------------------------------------------------------------------------------------- raw
@@ -260,12 +270,12 @@ def write_raw_segment(lake: Path, day: date, session: str, segment: int, table: 
     Raises
     ------
     ValueError : see :func:`validate_raw_table`.
-    FileExistsError : the segment exists already (append-only, design.md §3).
+    FileExistsError : the segment exists already (append-only, docs/architecture.md §3).
     """
     validate_raw_table(table, session)
     path = raw_segment_path(lake, day, session, segment)
     table = table.cast(RAW_FRAME)  # carry the declared nullability into the file
-    return _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION), overwrite=False)
+    return atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION), overwrite=False)
 
 
 def raw_segments(lake: Path, day: date, session: str | None = None) -> list[Path]:
@@ -385,7 +395,7 @@ def quarantine_corrupt_segments(lake: Path, day: date) -> list[CorruptSegment]:
             if target.exists():
                 target = target_dir / f"{path.stem}.{secrets.token_hex(4)}.parquet"
             os.replace(path, target)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
             session = _SEGMENT_NAME.match(path.name)["session"]
             write_events(lake, day, session, [{
                 "wall_ns": time.time_ns(), "kind": "corrupt_segment",
@@ -514,13 +524,13 @@ def write_curated_day(lake: Path, day: date, tables: Mapping[str, pl.DataFrame],
         for f in stage.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
-        _fsync_dir(stage)
+        fsync_dir(stage)
         old = None
         if final.exists():
             old = root / f".old-{day:%Y-%m-%d}-{os.getpid()}-{secrets.token_hex(4)}"
             os.replace(final, old)
         os.replace(stage, final)
-        _fsync_dir(root)
+        fsync_dir(root)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:

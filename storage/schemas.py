@@ -4,7 +4,7 @@ Every writer of raw segments or capture events builds its tables against these s
 returns them; nothing infers them. The Polars views (:data:`RAW_FRAME_PL`, :data:`EVENT_PL`) are derived from
 the Arrow declarations, so the two can never drift apart.
 
-References: design.md §3 (raw frame record, events), §4 (arrival order = (session, seq)).
+References: docs/architecture.md §3 (raw frame record, events), §4 (arrival order = (session, seq)).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ RAW_FRAME = pa.schema(
         pa.field("source", pa.string(), nullable=False),
     ]
 )
-"""One row per SSI Broadcast argument, kept verbatim (design.md §3).
+"""One row per SSI Broadcast argument, kept verbatim (docs/architecture.md §3).
 
 =========  =======  ========  ===============================================================================
 column     arrow    nullable  meaning
@@ -43,7 +43,7 @@ source     string   no        ``ssi``, ``feed`` or ``import:<file name>``
 
 EventKind = Literal["connect", "subscribe", "disconnect", "reconnect", "gap", "server_error", "heartbeat_timeout",
                     "corrupt_segment"]
-"""Kinds of capture event (design.md §3 ``events/``); ``corrupt_segment`` is written by a reader that found a
+"""Kinds of capture event (docs/architecture.md §3 ``events/``); ``corrupt_segment`` is written by a reader that found a
 sealed raw segment unreadable and moved it to the quarantine (``storage.lake.quarantine_corrupt_segments``)."""
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
@@ -56,7 +56,7 @@ EVENT = pa.schema(
         pa.field("detail", pa.string(), nullable=True),
     ]
 )
-"""One row per capture event (design.md §3 ``events/``).
+"""One row per capture event (docs/architecture.md §3 ``events/``).
 
 =======  ======  ========  =====================================================================================
 column   arrow   nullable  meaning
@@ -98,7 +98,7 @@ class ImportedFrame(NamedTuple):
     ----------
     day : trading date = the lake partition the frame goes to.
     seq : 1-based position in the file's arrival order (line number for JSONL, sorted row for KBS CSV).
-    recv_ns : UTC ns; for imports the frame's exchange time (design.md §4: never used by the analytics).
+    recv_ns : UTC ns; for imports the frame's exchange time (docs/architecture.md §4: never used by the analytics).
     data_type : the ``DataType``, or None when the line is not parseable.
     payload : the Broadcast argument string.
     """

@@ -1,6 +1,6 @@
 """Project configuration: one frozen settings object from the environment / ``.env`` (prefix ``VNTRACK_``).
 
-SSI credentials come from ``SSI_CONSUMER_ID`` / ``SSI_CONSUMER_SECRET`` (design.md §1); they are secrets,
+SSI credentials come from ``SSI_CONSUMER_ID`` / ``SSI_CONSUMER_SECRET`` (docs/architecture.md §9); they are secrets,
 never logged and never written to any file the project produces.
 """
 
@@ -12,6 +12,10 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+WAREHOUSE_FILE = "warehouse.duckdb"
+"""The embedded DuckDB warehouse's file name in the lake when ``VNTRACK_WAREHOUSE_PATH`` is unset (contract C4)."""
 
 
 class Settings(BaseSettings):
@@ -41,7 +45,7 @@ class Settings(BaseSettings):
     # --- warehouse, flows and validation (flows/, issue 6; README "Warehouse and flows") ---
     database_url: str | None = Field(
         None, description="PostgreSQL / TimescaleDB conninfo URL (postgresql://user@host:port/db); unset = DuckDB")
-    warehouse_path: Path | None = Field(None, description="DuckDB warehouse file; default <lake>/warehouse.duckdb")
+    warehouse_path: Path | None = Field(None, description=f"DuckDB warehouse file; default <lake>/{WAREHOUSE_FILE}")
     dq_on_failure: Literal["degrade", "block"] = Field(
         "degrade", description="a failed expectation: load the day flagged 'degraded', or block its load")
     raw_retention_days: int | None = Field(
@@ -59,7 +63,7 @@ class Settings(BaseSettings):
     @property
     def warehouse_file(self) -> Path:
         """The DuckDB warehouse file (used when ``database_url`` is unset)."""
-        return self.warehouse_path or self.lake / "warehouse.duckdb"
+        return self.warehouse_path or self.lake / WAREHOUSE_FILE
 
     @property
     def reports_root(self) -> Path:

@@ -1,4 +1,4 @@
-"""Builders of raw frames for tests: wire-exact payloads and raw-frame tables (design.md §3)."""
+"""Builders of raw frames for tests: wire-exact payloads and raw-frame tables (docs/architecture.md §3)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ssi.envelope import broadcast_argument
 FIXTURES = Path(__file__).with_name("fixtures")
 
 
-wire = broadcast_argument  # a Broadcast argument as SSI sends it (ssi-wire.md §1.3)
+wire = broadcast_argument  # a Broadcast argument as SSI sends it (docs/ssi-wire.md §1.3)
 
 
 def raw_frames(payloads: Sequence[str], session: str = "s1", start_seq: int = 1) -> pl.DataFrame:

@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from storage import lake as lake_io
-from capture.daemon.client import AccessToken, jwt_exp, switch_channels
+from capture.daemon.client import switch_channels
+from ssi.rest import AccessToken, jwt_exp
 from capture.daemon.daemon import first_trading_date, following_trading_date, next_roll
 from capture.daemon.recorder import Recorder, Stats, outer_data_type, session_id
 from capture.daemon.settings import CaptureSettings

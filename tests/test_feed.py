@@ -354,7 +354,7 @@ def test_official_sdk_client_receives_every_frame_verbatim(feed_max: Feed, feed_
     received, errors = [], []
     stream = RecordingStream(config, client)
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):  # the SDK's _negotiate prints the bearer header (stack-notes.md)
+    with contextlib.redirect_stdout(printed):  # the SDK's _negotiate prints the bearer header (docs/operations.md §9)
         stream.start(received.append, errors.append, "B:ALL,MI:ALL")
     assert "Bearer" in printed.getvalue()
     expected = feed_lake.real_payloads

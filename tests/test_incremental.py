@@ -1,4 +1,4 @@
-"""The defining property of design.md §6: any split of a day into consecutive micro-batches, run through
+"""The defining property of docs/architecture.md §5: any split of a day into consecutive micro-batches, run through
 ``transforms.incremental.step``, gives exactly ``run_day``'s tables, row for row (real recordings and a
 simulated VN30 day); plus the engine's refusals (restatement, order) and its bounded state."""
 

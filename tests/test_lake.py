@@ -112,7 +112,7 @@ def test_failed_write_leaves_nothing(lake: Path):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        lk._atomic_write(target, dies_half_way, overwrite=False)
+        lk.atomic_write(target, dies_half_way, overwrite=False)
     assert list(target.parent.iterdir()) == []
     assert lk.read_raw(lake, DAY).height == 0
 

@@ -1,4 +1,4 @@
-"""Parsers on the real single frames of every channel, and on the feed's known quirks (ssi-wire.md §2)."""
+"""Parsers on the real single frames of every channel, and on the feed's known quirks (docs/ssi-wire.md §2)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """End to end, real processes: vntrack feed -> vntrack capture -> vntrack tail over a simulated day, then
-``vntrack replay --verify`` (design.md §6) and the daily rebuild of the captured day.
+``vntrack replay --verify`` (docs/architecture.md §5) and the daily rebuild of the captured day.
 
 The afternoon of the day (14:00 on: continuous trading, the ATC auction, put-through) keeps the run short.
 """

@@ -1,7 +1,7 @@
 """The scalar reference (transforms/reference) against hand-computed values of every docs/analytics.md rule.
 
 Frames are built wire-exact: payload = json.dumps({"DataType": dt, "Content": json.dumps(content)}), so each case
-goes through the same three JSON layers as the live feed (ssi-wire.md §1.3).
+goes through the same three JSON layers as the live feed (docs/ssi-wire.md §1.3).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from transforms.reference import run_reference
 
 DAY = date(2026, 7, 20)
 TD = "20/07/2026"
-REAL = Path("/work/shared/data/real/ssi")
+REAL = Path(__file__).with_name("fixtures") / "ssi"  # the real SSI recordings (tests/fixtures/README.md)
 
 
 # --------------------------------------------------------------------------------------------------- helpers

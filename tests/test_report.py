@@ -1,7 +1,7 @@
 """The daily report (reports/daily.py): a small hand-made lake with known numbers, then assertions on the content.
 
 Every curated table is built with its exact schema from transforms/schemas.py and written where the daily flow
-writes it (design.md §3). The numbers below are worked out by hand in the comments; the report must show them.
+writes it (docs/architecture.md §3). The numbers below are hand-computed in the comments; the report must show them.
 """
 
 from __future__ import annotations
@@ -422,7 +422,7 @@ def test_html_self_contained(report: tuple[ReportPaths, str, str]) -> None:
                 "chart-basis"):
         assert f'id="{div}"' in html, div
     assert '"type":"candlestick"' in html
-    # Board colours (design.md §7) and Vietnamese terms beside English.
+    # Board colours (docs/market.md §10) and Vietnamese terms beside English.
     assert re.search(r'<tr class="st-ceiling">\s*<td[^>]*>HPG<', html)
     assert re.search(r'<tr class="st-floor">\s*<td[^>]*>VCB<', html)
     assert re.search(r'<tr class="st-up">\s*<td[^>]*>FPT<', html)

@@ -1,4 +1,4 @@
-"""The market-day simulator (capture/simulate): a whole simulated VN30 day written to a lake, replayed through the
+"""The market-day simulator (testbed/simulate): a whole simulated VN30 day written to a lake, replayed through the
 analytics (every curated table, every alert), equal to the scalar reference over the whole day, coherent frame by
 frame, deterministic, calibrated on the real recordings; plus the full-market universe, the X channel and the CLI.
 """

@@ -25,7 +25,7 @@ from storage.lake import raw_table_from_polars, read_raw, write_raw_segment
 from storage.schemas import RAW_FRAME_PL
 from storage import live as paths
 from live.loop import TailLoop
-from live.publish import SNAPSHOT, read_snapshot
+from storage.live import SNAPSHOT_TABLES as SNAPSHOT, read_snapshot
 from live.store import LiveStore
 from tests.capture_like import CaptureLike, as_session
 from transforms import schemas

@@ -1,7 +1,7 @@
 """Foreign-investor flow (khối ngoại) from cumulative R frames: deltas, speed, acceleration, room; the day's
 summary with top 10 net buyers/sellers and sectors (docs/analytics.md §6).
 
-SSI's R frames carry cumulative ``BuyVol/SellVol/BuyVal/SellVal`` for the day (ssi-wire.md §2.4: not the
+SSI's R frames carry cumulative ``BuyVol/SellVol/BuyVal/SellVal`` for the day (docs/ssi-wire.md §2.4: not the
 ``FBuyVol`` of the doc table). Flow is the increase of the running maximum, so it is never negative and a downward
 correction is flagged, not booked twice.
 """

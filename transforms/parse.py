@@ -1,6 +1,6 @@
 """Raw SSI frames -> one typed Polars table per channel, plus the quarantine of frames that cannot be parsed.
 
-The SSI Broadcast argument has three JSON layers (ssi-wire.md §1.3); the raw frame's ``payload`` is the second:
+The SSI Broadcast argument has three JSON layers (docs/ssi-wire.md §1.3); the raw frame's ``payload`` is the second:
 ``{"DataType": "X-TRADE", "Content": "<json string>"}``. Both remaining layers are decoded in bulk by Polars'
 NDJSON reader (several times faster than ``json.loads`` per frame); a batch that fails is split until each bad
 frame is isolated, and only those frames are looked at one by one to say why they failed. Parsing never raises
@@ -37,7 +37,7 @@ def _to_wire(column: str) -> str:
 
 
 def wire_fields(schema: pl.Schema) -> dict[str, str]:
-    """Wire field name -> column for a parsed table (``BidPrice1`` -> ``bid_price_1``; ssi-wire.md §2).
+    """Wire field name -> column for a parsed table (``BidPrice1`` -> ``bid_price_1``; docs/ssi-wire.md §2).
 
     The frame-key columns (session, seq, recv_ns, trading_date, exch_time) are not wire fields.
     """
@@ -97,7 +97,7 @@ def _one_line(col: pl.Expr) -> pl.Expr:
 
 
 def _nan_to_null(col: pl.Expr, numeric_fields: list[str]) -> pl.Expr:
-    """``"Field": NaN`` and ``"Field": "NaN"`` -> ``"Field": null`` for numeric wire fields (ssi-wire.md §2.3)."""
+    """``"Field": NaN`` and ``"Field": "NaN"`` -> ``"Field": null`` for numeric wire fields (docs/ssi-wire.md §2.3)."""
     if not numeric_fields:
         return col
     pattern = r'("(?:' + "|".join(map(re.escape, numeric_fields)) + r')"\s*:\s*)"?NaN"?'
@@ -158,7 +158,7 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
 
     Parameters
     ----------
-    raw : the raw frame record (design.md §3): session String, seq UInt64, recv_ns Int64 (UTC ns),
+    raw : the raw frame record (docs/architecture.md §3): session String, seq UInt64, recv_ns Int64 (UTC ns),
         data_type String (nullable), payload String (the Broadcast argument verbatim), cursor String,
         source String. Any order; output follows arrival order (session, seq).
     trading_date : the lake partition date; used for frames without ``TradingDate`` (older B frames).
@@ -172,7 +172,7 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
 
     Notes
     -----
-    Never raises on data (docs/analytics.md §1 gives each quarantine reason). References: ssi-wire.md §1.3, §2.
+    Never raises on data (docs/analytics.md §1 gives each quarantine reason). References: docs/ssi-wire.md §1.3, §2.
     """
     frames = raw.sort("session", "seq", maintain_order=True).with_row_index("_i")
     quarantine: list[pl.DataFrame] = []

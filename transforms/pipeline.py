@@ -1,6 +1,8 @@
-"""One trading day of raw frames -> every parsed and curated table: the composition of the pure transforms.
+"""One trading day of raw frames -> every parsed and curated table.
 
-The same function serves the daily rebuild and replay (design.md §6). It does no I/O.
+There is one composition of the analytics: the micro-batch step (:func:`transforms.incremental.step`). A day is
+that step over all of the day's frames from the state before its first frame, so a table added to the step appears
+live, replayed and rebuilt alike (docs/architecture.md §5). No I/O.
 """
 
 from __future__ import annotations
@@ -9,16 +11,7 @@ from datetime import date
 
 import polars as pl
 
-from transforms.alerts import alerts
-from transforms.basis import basis
-from transforms.board import board
-from transforms.candles import candles_1m
-from transforms.foreign import foreign_by_sector, foreign_flow, foreign_summary
-from transforms.indices import indices
-from transforms.parse import parse_frames
-from transforms.sessions import session_stats
-from transforms.trades import build_trades
-from transforms.windows import arrival_order
+from transforms.incremental import initial_state, snapshot_tables, step
 
 
 def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | None = None) -> dict[str, pl.DataFrame]:
@@ -26,32 +19,15 @@ def run_day(raw: pl.DataFrame, trading_date: date, *, futures_override: str | No
 
     Parameters
     ----------
-    raw : raw frame records of the day (design.md §3: session, seq, recv_ns, data_type, payload, cursor, source).
+    raw : raw frame records of the day (``storage.schemas.RAW_FRAME_PL``: session, seq, recv_ns, data_type,
+        payload, cursor, source); any row order, no duplicate (session, seq).
     trading_date : the lake partition date (fallback date of frames without ``TradingDate``).
-    futures_override : front-month VN30F contract (``VNTRACK_FUTURES_OVERRIDE``), else the resolver.
+    futures_override : front-month VN30F contract (``VNTRACK_FUTURES_OVERRIDE``), else the third-Thursday resolver.
 
     Returns
     -------
     dict: the parsed tables (``transforms.schemas.PARSED`` names), ``quarantine``, and every curated table of
     ``transforms.schemas.CURATED``, each with exactly its schema. ``recv_ns`` never changes a result.
     """
-    parsed = parse_frames(raw, trading_date)
-    ranks = arrival_order(*parsed.values())
-    trades = build_trades(parsed, ranks)
-    flow = foreign_flow(parsed["foreign_room"], ranks)
-    summary = foreign_summary(flow)
-    idx = indices(parsed["index"])
-    bas = basis(trades, idx, futures_override=futures_override, ranks=ranks)
-    return {
-        **parsed,
-        "trades": trades,
-        "session_stats": session_stats(trades),
-        "foreign_flow": flow,
-        "foreign_summary": summary,
-        "foreign_by_sector": foreign_by_sector(summary),
-        "indices": idx,
-        "basis": bas,
-        "alerts": alerts(trades, flow, bas, ranks),
-        "candles_1m": candles_1m(trades),
-        "board": board(parsed, trades, summary, ranks),
-    }
+    state, out = step(initial_state(trading_date, futures_override), raw)
+    return {**out, **snapshot_tables(state)}

@@ -3,7 +3,7 @@
 Parsed tables (one row per SSI frame, wire field names in snake_case) and curated tables (the analytics)
 are Polars schemas; writers and readers look them up here and never infer them.
 
-Conventions (design.md §4, ssi-wire.md §2):
+Conventions (docs/architecture.md §4, docs/ssi-wire.md §2, docs/market.md §1):
 
 * ``session`` (str) + ``seq`` (u64) identify the raw frame a row came from; ordering by them is arrival order.
 * ``exch_time`` is the exchange time ``TradingDate`` + ``Time`` in Asia/Ho_Chi_Minh, one-second resolution.
@@ -19,7 +19,8 @@ from typing import Literal
 
 import polars as pl
 
-TZ = "Asia/Ho_Chi_Minh"
+from market.clock import TZ
+from ssi.channels import CHANNEL_TYPES
 EXCH_TIME = pl.Datetime("us", TZ)
 
 Rule = Literal["quote", "tick", "auction", "none"]
@@ -31,7 +32,7 @@ Severity = Literal["WARNING", "CRITICAL"]
 
 PHASES: tuple[str, ...] = ("ato", "continuous", "atc", "pt")
 SESSION_STATS_PHASES: tuple[str, ...] = (*PHASES, "total")
-CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "X", "R", "MI", "B", "F", "OL")
+CHANNELS: tuple[str, ...] = CHANNEL_TYPES
 
 # Columns every parsed table starts with: where the row came from and when it happened.
 FRAME_KEY: dict[str, pl.DataType] = {
@@ -254,14 +255,19 @@ PARSED: dict[str, tuple[str, pl.Schema]] = {
 # Curated tables: the analytics (docs/analytics.md gives every rule exactly).
 # ---------------------------------------------------------------------------------------------------------------
 
+SYMBOL_ROW_KEY: dict[str, pl.DataType] = {
+    "session": pl.String,
+    "seq": pl.UInt64,
+    "trading_date": pl.Date,
+    "exch_time": EXCH_TIME,
+    "symbol": pl.String,
+    "exchange": pl.String,
+}
+"""The leading columns of a per-frame row table of one symbol: its frame's arrival key, date, time and symbol."""
+
 TRADES = pl.Schema(
     {
-        "session": pl.String,
-        "seq": pl.UInt64,
-        "trading_date": pl.Date,
-        "exch_time": EXCH_TIME,
-        "symbol": pl.String,
-        "exchange": pl.String,
+        **SYMBOL_ROW_KEY,
         "source": pl.String,  # TradeSource: the channel the trade was derived from
         "price": pl.Float64,  # VND/share, or points for futures
         "volume": pl.Int64,  # shares or contracts
@@ -452,6 +458,19 @@ BOARD = pl.Schema(
     }
 )
 
+BOOK_TOP = pl.Schema(
+    {
+        **SYMBOL_ROW_KEY,
+        "source": pl.String,  # X-QUOTE | X
+        "best_bid": pl.Float64,  # VND (index points for VN30F)
+        "best_bid_vol": pl.Int64,  # shares / contracts
+        "best_ask": pl.Float64,
+        "best_ask_vol": pl.Int64,
+        "trading_session": pl.String,
+    }
+)
+"""Best bid / ask of every X-QUOTE and X frame (``transforms.book.book_top``), in arrival order."""
+
 DQ_RESULTS = pl.Schema(
     {
         "trading_date": pl.Date,
@@ -480,6 +499,7 @@ CURATED: dict[str, pl.Schema] = {
     "alerts": ALERTS,
     "candles_1m": CANDLES_1M,
     "board": BOARD,
+    "book_top": BOOK_TOP,
 }
 
 

@@ -116,7 +116,7 @@ def resolve_exchange_expr(symbol: pl.Expr, exchange: pl.Expr, market_id: pl.Expr
 
 
 def phase_expr() -> pl.Expr:
-    """Session phase from exchange, TradingSession and time of day (docs/analytics.md §3; design.md §7)."""
+    """Session phase from exchange, TradingSession and time of day (docs/analytics.md §3; docs/market.md §2)."""
     s = pl.col("trading_session").str.strip_chars().str.to_uppercase()
     e = pl.col("exchange")
     hms = pl.col("exch_time").dt.time()

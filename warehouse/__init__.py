@@ -1,4 +1,4 @@
-"""The warehouse: one schema on DuckDB, PostgreSQL and TimescaleDB (design.md §2, contract C4).
+"""The warehouse: one schema on DuckDB, PostgreSQL and TimescaleDB (docs/architecture.md §2, contract C4).
 
 * ``schema_v1`` / ``ddl`` / ``migrations/`` — the schema, its DDL per flavour, versioned migrations (yoyo).
 * ``migrate`` — apply migrations, detect the flavour, ``db status``.

@@ -1,4 +1,4 @@
-"""DDL of the warehouse schema on each engine flavour (design.md §2), rendered from a frozen table spec.
+"""DDL of the warehouse schema on each engine flavour (docs/architecture.md §2), rendered from a frozen table spec.
 
 Flavours:
 

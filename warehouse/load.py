@@ -10,7 +10,7 @@ copy of the date (if any) stays, and the retry starts from scratch.
 DuckDB: the same replace-a-date semantics from Arrow (``DELETE`` + ``INSERT ... SELECT`` from the registered
 frame) in one transaction; writers of one file take turns through ``duckdb_writer_lock``.
 
-References: issue 6 "Loading uses COPY (binary) in one transaction per date"; stack-notes.md (COPY speeds).
+References: issue 6 "Loading uses COPY (binary) in one transaction per date"; docs/operations.md §6.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
+from market.clock import ICT, TZ
 from warehouse.schema_v1 import DAYS_V1, TABLES_V1, TableSpec
 from warehouse.target import Target, connect_duckdb, connect_postgres, duckdb_writer_lock
 
@@ -30,7 +31,7 @@ SPECS: dict[str, TableSpec] = {t.name: t for t in TABLES_V1}
 PG_TYPES = {"text": "text", "bigint": "int8", "double": "float8", "date": "date", "timestamptz": "timestamptz",
             "boolean": "bool"}
 _POLARS = {"text": pl.String, "bigint": pl.Int64, "double": pl.Float64, "date": pl.Date,
-           "timestamptz": pl.Datetime("us", "Asia/Ho_Chi_Minh"), "boolean": pl.Boolean}
+           "timestamptz": pl.Datetime("us", TZ), "boolean": pl.Boolean}
 _LOCK_CLASS = 0x766E  # "vn": first key of the per-date advisory lock
 
 Progress = Callable[[str, int], None]
@@ -62,7 +63,7 @@ def conform(name: str, df: pl.DataFrame, day: date) -> pl.DataFrame:
     missing = [c for c, _ in spec.columns if c not in df.columns]
     if missing:
         raise ValueError(f"frame for warehouse table {name!r} lacks columns {missing}; build it from the curated "
-                         f"table of that name (transforms.schemas.CURATED) or warehouse.frames")
+                         f"table of that name (transforms.schemas.CURATED) or warehouse.capture_events")
     out = df.select([pl.col(c).cast(_POLARS[t]) for c, t in spec.columns])
     if out.height and (out["trading_date"] != day).any():
         others = sorted({d.isoformat() for d in out["trading_date"].unique().to_list() if d != day})
@@ -265,7 +266,7 @@ def _refresh_candles(conn, flavor: str, day: date) -> None:
 
     for view in CANDLE_VIEWS:
         if flavor == "timescaledb":
-            start = datetime(day.year, day.month, day.day, tzinfo=timezone(timedelta(hours=7)))
+            start = datetime(day.year, day.month, day.day, tzinfo=ICT)
             conn.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, start, start + timedelta(days=1)))
         else:
             conn.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {view}")

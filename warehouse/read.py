@@ -27,13 +27,14 @@ from typing import Any, Literal
 
 import polars as pl
 
+from market.clock import TZ
 from warehouse.schema_v1 import DAYS_V1, TABLES_V1
 from warehouse.target import Target, connect_duckdb, connect_postgres, target_from_settings
 
 Interval = Literal["1m", "5m", "1h"]
 _SPEC = {t.name: dict(t.columns) for t in TABLES_V1} | {"days": dict(DAYS_V1)}
 _POLARS = {"text": pl.String, "bigint": pl.Int64, "double": pl.Float64, "date": pl.Date,
-           "timestamptz": pl.Datetime("us", "Asia/Ho_Chi_Minh"), "boolean": pl.Boolean}
+           "timestamptz": pl.Datetime("us", TZ), "boolean": pl.Boolean}
 _CANDLE_VIEW = {"5m": "candles_5m", "1h": "candles_1h"}
 _PARAM = re.compile(r"%\((\w+)\)s")
 

@@ -1,6 +1,6 @@
 """The warehouse schema as migration 0001 created it: FROZEN, never edit (add a migration and a schema_v2).
 
-One schema on every engine (design.md §2). Types are logical names rendered per engine by
+One schema on every engine (docs/architecture.md §2). Types are logical names rendered per engine by
 ``warehouse.ddl`` (``double`` -> DOUBLE PRECISION on PostgreSQL, DOUBLE on DuckDB; ``timestamptz`` ->
 TIMESTAMPTZ on both). ``seq`` (uint64 in the lake) is BIGINT: PostgreSQL has no unsigned type and a capture
 session never gets near 2**63 frames. Every table has ``trading_date DATE`` (contract C4).

@@ -1,7 +1,7 @@
 """Which warehouse to talk to, and how to open it: DuckDB file by default, PostgreSQL when a URL is set.
 
 Light on purpose (no Prefect, no GX; psycopg and duckdb imported when a connection is opened), so the app can
-use it. design.md §2: DuckDB in the lake is the embedded default, PostgreSQL / TimescaleDB via psycopg 3 when
+use it. docs/architecture.md §2: DuckDB in the lake is the embedded default, PostgreSQL / TimescaleDB via psycopg 3 when
 ``VNTRACK_DATABASE_URL`` is set.
 """
 
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-TZ = "Asia/Ho_Chi_Minh"
+from market.clock import TZ
+
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s\"']*):(?P<pw>[^\s\"']*)@")
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE)
 

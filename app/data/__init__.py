@@ -23,8 +23,9 @@ import streamlit as st
 from app.data import health as _health
 from app.data import replay as _replay
 from app.data import snapshot as _snapshot
-from app.data.history import WAREHOUSE_FILE, LakeHistory, open_history
+from app.data.history import LakeHistory, open_history
 from app.data.snapshot import Snapshot
+from storage import live as live_store
 from storage.settings import Settings
 
 LIVE_REFRESH = "1s"
@@ -60,7 +61,7 @@ def latest_snapshot() -> Snapshot | None:
         return None
     kind, day = choice
     if kind == "live":
-        ptr = _snapshot.read_pointer(root, day)
+        ptr = live_store.read_pointer(root, day)
         return _live(str(root), day, ptr["version"]) if ptr else None
     return _curated(str(root), day, _snapshot.curated_signature(root, day))
 
@@ -107,13 +108,13 @@ class ReplayState:
 
 @st.cache_resource(max_entries=2, ttl="30m", show_spinner="Loading the day for replay (đang tải)...")
 def replay_day(lake_root: str, day: date, signature: tuple) -> _replay.ReplayDay:
-    """A finished day loaded for replay (curated event tables + books parsed from raw), cached per day.
+    """A recorded day loaded for replay (its raw frames and their exchange clock, ``replay.cursor``), cached per day.
 
     Raises
     ------
-    app.data.replay.NotReplayable : the day has no curated trades or indices.
+    app.data.replay.NotReplayable : the lake has no recorded frame for the day.
     """
-    return _replay.load_replay_day(Path(lake_root), day)
+    return _replay.load_replay_day(Path(lake_root), day, futures_override=Settings().futures_override)
 
 
 @st.cache_resource(max_entries=8, ttl="2m", show_spinner=False)
@@ -163,16 +164,16 @@ def curated_days() -> list[date]:
 
 
 @st.cache_resource(max_entries=2, ttl="1h", show_spinner=False)
-def _history(lake_root: str, days: tuple[date, ...], warehouse_mtime: int, database_url: str | None = None
-             ) -> LakeHistory:
-    return open_history(Path(lake_root), database_url)
+def _history(lake_root: str, days: tuple[date, ...], warehouse_file: str, warehouse_mtime: int,
+             database_url: str | None = None) -> LakeHistory:
+    return open_history(Path(lake_root), database_url, Path(warehouse_file))
 
 
-def _key() -> tuple[str, tuple[date, ...], int, str | None]:
-    root = lake()
-    wh = root / WAREHOUSE_FILE
-    return (str(root), tuple(_snapshot.curated_days(root)), wh.stat().st_mtime_ns if wh.is_file() else 0,
-            Settings().database_url)
+def _key() -> tuple[str, tuple[date, ...], str, int, str | None]:
+    root, settings = lake(), Settings()
+    wh = settings.warehouse_file
+    return (str(root), tuple(_snapshot.curated_days(root)), str(wh), wh.stat().st_mtime_ns if wh.is_file() else 0,
+            settings.database_url)
 
 
 def history() -> LakeHistory:
@@ -217,7 +218,7 @@ def quarantine(day: date) -> pl.DataFrame:
 def health_days() -> list[date]:
     """Dates with anything the health page can show (live, curated, quarantine), newest first."""
     root = lake()
-    days = {*_snapshot.live_days(root), *_snapshot.curated_days(root), *_health.quarantine_days(root)}
+    days = {*live_store.live_days(root), *_snapshot.curated_days(root), *_health.quarantine_days(root)}
     return sorted(days, reverse=True)
 
 

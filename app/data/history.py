@@ -38,6 +38,8 @@ import duckdb
 import polars as pl
 
 from app.data import sql
+from market.clock import SET_TIMEZONE
+from storage.settings import WAREHOUSE_FILE
 from app.data.snapshot import curated_days
 from transforms.schemas import CURATED, TZ
 
@@ -78,7 +80,7 @@ class LakeHistory:
         self.lake = Path(lake)
         self._con = duckdb.connect(":memory:")
         self._lock = threading.Lock()
-        self._con.execute(sql.SET_TIMEZONE)
+        self._con.execute(SET_TIMEZONE)
         self._views()
 
     def _views(self) -> None:
@@ -184,10 +186,6 @@ class LakeHistory:
         return self.query(sql.DQ_RESULTS, {"day": day})
 
 
-WAREHOUSE_FILE = "warehouse.duckdb"
-"""The embedded warehouse's default file name in the lake (contract C4)."""
-
-
 class WarehouseHistory(LakeHistory):
     """History over the embedded DuckDB warehouse (``lake/warehouse.duckdb``, contract C4), same interface.
 
@@ -205,7 +203,7 @@ class WarehouseHistory(LakeHistory):
     def query(self, text: str, params: dict | None = None) -> pl.DataFrame:
         con = duckdb.connect(str(self.path), read_only=True)
         try:
-            con.execute(sql.SET_TIMEZONE)
+            con.execute(SET_TIMEZONE)
             if "dq_results" in text and not self.has_tables(("dq_results",), con):
                 return pl.DataFrame(schema=DQ_RESULTS)
             df = con.sql(text, params=params or None).pl()
@@ -249,7 +247,7 @@ class PostgresHistory(LakeHistory):
         params = params or {}
         con = duckdb.connect(":memory:")
         try:
-            con.execute(sql.SET_TIMEZONE)
+            con.execute(SET_TIMEZONE)
             for name in (*HISTORY_TABLES, "dq_results"):
                 if re.search(rf"\b{name}\b", text):
                     con.register(name, self.reader.table(name, params.get("day")).to_arrow())
@@ -262,13 +260,13 @@ class PostgresHistory(LakeHistory):
         """Nothing stays open."""
 
 
-def open_history(lake: Path, database_url: str | None = None) -> LakeHistory:
+def open_history(lake: Path, database_url: str | None = None, warehouse_file: Path | None = None) -> LakeHistory:
     """The PostgreSQL warehouse's history when ``database_url`` is given (``VNTRACK_DATABASE_URL``); else the
-    DuckDB warehouse's when ``lake/warehouse.duckdb`` holds every table the pages read (and can be opened now);
-    else the lake's curated files."""
+    DuckDB warehouse's when ``warehouse_file`` (``Settings.warehouse_file``; default ``lake/warehouse.duckdb``)
+    holds every table the pages read (and can be opened now); else the lake's curated files."""
     if database_url:
         return PostgresHistory(database_url)
-    path = Path(lake) / WAREHOUSE_FILE
+    path = Path(warehouse_file) if warehouse_file is not None else Path(lake) / WAREHOUSE_FILE
     if path.is_file():
         try:
             wh = WarehouseHistory(path)

@@ -3,10 +3,8 @@
 Three kinds of :class:`Snapshot`, one shape (``{table name: frame}`` with exactly the schemas of
 ``transforms.schemas.CURATED``):
 
-* ``live``: ``lake/live/date=D/snapshot/CURRENT.json`` -> ``{"version", "dir", "trading_date", "published_ns",
-  "health"}`` and the Parquet files of ``snapshot/<dir>/`` (``board``, ``session_stats``, ``foreign_summary``,
-  ``foreign_by_sector``, ``indices``, ``basis``, ``alerts``, ``candles_1m``). The publisher keeps the last 3
-  versions; a reader that loses the race with a deletion retries once (contract C3).
+* ``live``: the published live snapshot (contract C3, read by ``storage.live.read_snapshot``): the tables of
+  ``storage.live.SNAPSHOT_TABLES`` as the live loop last published them.
 * ``curated``: ``lake/curated/date=D/<table>.parquet``, written by ``vntrack replay`` / the daily rebuild.
 * ``replay``: a curated day cut at a replay cursor (``app.data.replay``).
 
@@ -19,7 +17,6 @@ Read only: nothing here writes to the lake. No Streamlit import (the cached faca
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,46 +27,13 @@ from typing import Any, Literal
 import polars as pl
 
 from storage import lake as _lake
+from storage import live as live_store
 from storage.lake import curated_path
+from storage.live import SnapshotFormatError  # noqa: F401  (raised through this module's readers)
 from transforms.schemas import CURATED, TZ, empty
 
 SourceKind = Literal["live", "curated", "replay"]
-
-LIVE_TABLES: tuple[str, ...] = (
-    "board", "session_stats", "foreign_summary", "foreign_by_sector", "indices", "basis", "alerts", "candles_1m",
-)
-"""Tables a live snapshot publishes (contract C3). A finished day also has ``trades`` and ``foreign_flow``."""
-
-POINTER = "CURRENT.json"
 _DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
-_VERSION_DIR = re.compile(r"^v\d{12}$")
-
-
-class SnapshotFormatError(ValueError):
-    """A live snapshot's pointer or files do not follow contract C3."""
-
-
-# ------------------------------------------------------------------------------------------------------- paths
-
-
-def live_day_dir(lake: Path, day: date) -> Path:
-    """``lake/live/date=YYYY-MM-DD``: the live loop's outputs for one trading date (contract C3)."""
-    return Path(lake) / "live" / f"date={day:%Y-%m-%d}"
-
-
-def snapshot_dir(lake: Path, day: date) -> Path:
-    """``lake/live/date=YYYY-MM-DD/snapshot``: the published versions and the pointer."""
-    return live_day_dir(lake, day) / "snapshot"
-
-
-def pointer_path(lake: Path, day: date) -> Path:
-    """``lake/live/date=YYYY-MM-DD/snapshot/CURRENT.json``: the pointer to the published version."""
-    return snapshot_dir(lake, day) / POINTER
-
-
-def version_dir_name(version: int) -> str:
-    """``v<version:012d>``, the directory of one published version (e.g. ``v000000000042``)."""
-    return f"v{version:012d}"
 
 
 # ----------------------------------------------------------------------------------------------------- snapshot
@@ -84,7 +48,7 @@ class Snapshot:
     kind : ``live``, ``curated`` or ``replay``.
     trading_date : the date.
     tables : ``{name: frame}``, each with exactly its ``transforms.schemas.CURATED`` schema; a live snapshot has
-        only :data:`LIVE_TABLES`.
+        only ``storage.live.SNAPSHOT_TABLES``.
     version : published version (live only).
     published_ns : UTC ns of publication (live only).
     health : the pointer's ``health`` object (live only; keys in contract C3), else empty.
@@ -135,7 +99,16 @@ def _read_table(path: Path, name: str) -> pl.DataFrame:
     ------
     SnapshotFormatError : a declared column is missing.
     """
-    df = pl.read_parquet(path)
+    return _conform(pl.read_parquet(path), name, path)
+
+
+def _conform(df: pl.DataFrame, name: str, path: Path) -> pl.DataFrame:
+    """``df`` (read from ``path``) with exactly the columns and dtypes of ``CURATED[name]``.
+
+    Raises
+    ------
+    SnapshotFormatError : a declared column is missing.
+    """
     schema = CURATED[name]
     missing = [c for c in schema if c not in df.columns]
     if missing:
@@ -148,80 +121,25 @@ def _read_table(path: Path, name: str) -> pl.DataFrame:
 # -------------------------------------------------------------------------------------------------- live (C3)
 
 
-def live_days(lake: Path) -> list[date]:
-    """Trading dates that have a published live snapshot pointer, ascending."""
-    root = Path(lake) / "live"
-    if not root.is_dir():
-        return []
-    out = [date.fromisoformat(m[1]) for d in root.iterdir() if (m := _DATE_DIR.match(d.name))]
-    return sorted(d for d in out if pointer_path(lake, d).is_file())
-
-
-def read_pointer(lake: Path, day: date) -> dict[str, Any] | None:
-    """The parsed ``CURRENT.json`` of ``day``, or None when nothing is published.
-
-    Returns
-    -------
-    dict with ``version`` (int), ``dir`` (str), ``trading_date`` (str), ``published_ns`` (int), ``health`` (dict).
-
-    Raises
-    ------
-    SnapshotFormatError : not JSON, or a key missing or of the wrong type (contract C3).
-    """
-    path = pointer_path(lake, day)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    try:
-        ptr = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SnapshotFormatError(f"{path} is not JSON ({e}); the publisher must write it atomically") from None
-    expected = {"version": int, "dir": str, "trading_date": str, "published_ns": int, "health": dict}
-    bad = [k for k, t in expected.items() if not isinstance(ptr.get(k), t)]
-    if bad or not _VERSION_DIR.match(ptr["dir"]):
-        raise SnapshotFormatError(
-            f"{path}: keys {bad or ['dir']} missing or mistyped; expected "
-            '{"version": int, "dir": "v000000000042", "trading_date": "YYYY-MM-DD", "published_ns": int, '
-            '"health": {...}} (contract C3)'
-        )
-    return ptr
-
-
 def read_live_snapshot(lake: Path, day: date) -> Snapshot | None:
-    """The published live snapshot of ``day`` (contract C3), or None when there is none.
+    """The published live snapshot of ``day`` (contract C3, ``storage.live.read_snapshot``), or None.
 
-    Reads the pointer, then every :data:`LIVE_TABLES` file of its version directory (a missing file is an empty
-    table). When the version was deleted between the two reads (the publisher keeps 3), it reads the pointer once
-    more.
+    Every table of ``storage.live.SNAPSHOT_TABLES`` is present (a file an older publisher did not write is an empty
+    table), each cast to its ``transforms.schemas.CURATED`` schema.
 
     Raises
     ------
     SnapshotFormatError : malformed pointer or table; or the version vanished twice in a row.
     """
-    for attempt in range(2):
-        ptr = read_pointer(lake, day)
-        if ptr is None:
-            return None
-        directory = snapshot_dir(lake, day) / ptr["dir"]
-        try:
-            if not directory.is_dir():
-                raise FileNotFoundError(directory)
-            tables = {}
-            for name in (*LIVE_TABLES, "trades", "foreign_flow"):
-                p = directory / f"{name}.parquet"
-                if p.is_file() or name in LIVE_TABLES:
-                    tables[name] = _read_table(p, name) if p.is_file() else empty(CURATED[name])
-        except FileNotFoundError:
-            if attempt == 0:
-                continue
-            raise SnapshotFormatError(
-                f"live snapshot {directory} vanished twice while being read; is the publisher deleting the "
-                "current version? (it must keep the last 3, contract C3)"
-            ) from None
-        return Snapshot(kind="live", trading_date=date.fromisoformat(ptr["trading_date"]), tables=tables,
-                        version=ptr["version"], published_ns=ptr["published_ns"], health=ptr["health"])
-    return None  # pragma: no cover
+    published = live_store.read_snapshot(lake, day)
+    if published is None:
+        return None
+    ptr, frames = published
+    directory = live_store.snapshot_root(lake, day) / ptr["dir"]
+    tables = {name: _conform(frames[name], name, directory / f"{name}.parquet") if name in frames
+              else empty(CURATED[name]) for name in live_store.SNAPSHOT_TABLES}
+    return Snapshot(kind="live", trading_date=date.fromisoformat(ptr["trading_date"]), tables=tables,
+                    version=ptr["version"], published_ns=ptr["published_ns"], health=ptr["health"])
 
 
 # ------------------------------------------------------------------------------------------------------ curated
@@ -297,12 +215,12 @@ def choose_source(lake: Path) -> tuple[SourceKind, date] | None:
     The newest date among live snapshots and curated days; on it, a live snapshot whose health ``state`` is not
     ``stopped`` wins, else the curated day, else the (stopped) live snapshot.
     """
-    live, cur = live_days(lake), curated_days(lake)
+    live, cur = live_store.live_days(lake), curated_days(lake)
     if not live and not cur:
         return None
     day = max([*live[-1:], *cur[-1:]])
     if day in live:
-        ptr = read_pointer(lake, day)
+        ptr = live_store.read_pointer(lake, day)
         running = ptr is not None and ptr["health"].get("state") != "stopped"
         if running or day not in cur:
             return "live", day
@@ -319,7 +237,7 @@ def latest_snapshot(lake: Path) -> Snapshot | None:
 
 
 def exch_datetime(day: date, hhmmss: str) -> datetime:
-    """Exchange time ``day`` + ``HH:MM:SS`` in Asia/Ho_Chi_Minh (design.md §4)."""
+    """Exchange time ``day`` + ``HH:MM:SS`` in Asia/Ho_Chi_Minh (docs/architecture.md §4)."""
     from zoneinfo import ZoneInfo
 
     return datetime.combine(day, datetime.strptime(hhmmss, "%H:%M:%S").time(), tzinfo=ZoneInfo(TZ))

@@ -13,7 +13,6 @@ References: transforms/schemas.py, docs/analytics.md §3-§10.
 
 from __future__ import annotations
 
-SET_TIMEZONE = "SET TimeZone = 'Asia/Ho_Chi_Minh'"
 
 #: One row per trading date that has a price board: the days the history pages can show, newest first.
 DAYS = """

@@ -1,4 +1,4 @@
-"""The price board (bảng giá) as a styled table: shaping and the Vietnamese board colours (design.md §7).
+"""The price board (bảng giá) as a styled table: shaping and the Vietnamese board colours (docs/market.md §10).
 
 Frames in, a pandas Styler out (Streamlit renders per-cell colours only from a Styler).
 """

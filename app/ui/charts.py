@@ -12,7 +12,7 @@ UP, DOWN = STATE_COLOURS["up"], STATE_COLOURS["down"]
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=380,
                legend=dict(orientation="h", y=-0.12, yanchor="top", x=0))
 LUNCH = [dict(bounds=[11.5, 13], pattern="hour")]
-"""The HOSE lunch break (11:30-13:00, design.md §7) is cut out of intraday time axes."""
+"""The HOSE lunch break (11:30-13:00, docs/market.md §2) is cut out of intraday time axes."""
 
 
 def _intraday(fig: go.Figure) -> go.Figure:

@@ -17,7 +17,7 @@ EMPTY_LAKE = (
     "`vntrack simulate --date 2026-07-22` then `vntrack replay --date 2026-07-22`."
 )
 
-# Board colours, Vietnamese convention (design.md §7): up green, down red, reference yellow, ceiling purple,
+# Board colours, Vietnamese convention (docs/market.md §10): up green, down red, reference yellow, ceiling purple,
 # floor cyan. Tuned for the dark theme the app runs with.
 STATE_COLOURS: dict[str, str] = {
     "up": "#1fd15a",

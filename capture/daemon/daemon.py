@@ -29,7 +29,7 @@ import httpx
 import pyarrow.parquet as pq
 from pydantic import SecretStr
 
-from capture.daemon.client import AuthRefused
+from ssi.rest import AuthRefused
 from capture.daemon.health import Health, status_path
 from capture.daemon.recorder import Recorder, Stats, session_id
 from capture.daemon.settings import CaptureSettings

@@ -16,7 +16,7 @@ were received and not written; nothing is lost silently (docs/capture.md "When t
 Events (connect, subscribe, disconnect, reconnect, gap, server_error, heartbeat_timeout) go through the same
 queue, in order with the frames; their ``seq`` is the last seq given before them.
 
-References: design.md §3 (raw frame record), contracts C1 (seq from 1 by 1, session ids), C2 (events).
+References: docs/architecture.md §3 (raw frame record), contracts C1 (seq from 1 by 1, session ids), C2 (events).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def session_id(trading_date: date, started: datetime | None = None) -> str:
 def outer_data_type(argument: str) -> str | None:
     """The ``DataType`` of a Broadcast argument, read from its prefix without parsing ``Content``.
 
-    SSI writes the argument as ``{"DataType":"X-TRADE","Content":"..."}`` (ssi-wire.md §1.3). An argument of that
+    SSI writes the argument as ``{"DataType":"X-TRADE","Content":"..."}`` (docs/ssi-wire.md §1.3). An argument of that
     shape that ends in ``"}`` gives its DataType; anything else (e.g. an argument cut short) gives None, as does
     a DataType with characters that would need JSON escaping. Only when the prefix differs (other key order,
     whitespace) is the outer object parsed, once.
@@ -202,7 +202,7 @@ class Recorder:
 
     def malformed(self, text: str, recv_ns: int) -> None:
         """A SignalR frame that is not a JSON object: kept whole as the payload (data_type and cursor null), for
-        the parsers to quarantine (design.md §3: nothing dropped silently)."""
+        the parsers to quarantine (docs/architecture.md §3: nothing dropped silently)."""
         self.stats.malformed_frames += 1
         self._record(text, None, None, recv_ns)
 

@@ -3,7 +3,7 @@
 SSI credentials are not here: they are ``SSI_CONSUMER_ID`` / ``SSI_CONSUMER_SECRET`` of the project settings
 (``storage.settings.Settings``, SecretStr), passed to the daemon beside this object, never logged.
 
-Defaults point at the real SSI FastConnect Data v2 servers (ssi-wire.md §1.1); tests and the demo point both URLs
+Defaults point at the real SSI FastConnect Data v2 servers (docs/ssi-wire.md §1.1); tests and the demo point both URLs
 at a local ``vntrack feed``.
 """
 
@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_CHANNELS = "X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL"
+from ssi.channels import DEFAULT_SUBSCRIPTION
+
+DEFAULT_CHANNELS = DEFAULT_SUBSCRIPTION
 """Every channel the analytics read (docs/analytics.md): trades, books, foreign room, indices, bars, status."""
 
 Source = Literal["ssi", "feed"]
@@ -52,7 +54,7 @@ class CaptureSettings(BaseSettings):
     rest_url : base of SSI's REST API (AccessToken), with a trailing ``/``.
     stream_url : base of SSI's SignalR hub (``{stream_url}v2.0/signalr``), with a trailing ``/``; a local feed
         accepts a ``/fault/<spec>/`` prefix here.
-    channels : the ``SwitchChannels`` string (ssi-wire.md §1.4), sent again after every reconnect.
+    channels : the ``SwitchChannels`` string (docs/ssi-wire.md §1.4), sent again after every reconnect.
     source : the raw ``source`` column; None = ``ssi`` when the stream host is SSI's (``*.ssi.com.vn``), else
         ``feed``.
     trading_date : the date partition of the first session; None = today in Asia/Ho_Chi_Minh (or the next

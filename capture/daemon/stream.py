@@ -10,10 +10,10 @@ One :class:`Streamer` keeps one hub connection alive for the whole run:
   frame or keep-alive (``heartbeat_timeout`` event);
 * after a loss: ``disconnect`` event, a gap opened (closed by the first frame after the resubscription), capped
   exponential backoff with jitter, ``connect``, ``subscribe``, ``reconnect`` events;
-* refused credentials (:class:`~capture.daemon.client.AuthRefused`) and a refused subscription
+* refused credentials (:class:`~ssi.rest.AuthRefused`) and a refused subscription
   (:class:`SubscriptionRefused`) end the run: no retry storm.
 
-References: ssi-wire.md §1.2 (handshake, frames), §1.4 (channels); issue "capture daemon" (liveness).
+References: docs/ssi-wire.md §1.2 (handshake, frames), §1.4 (channels); issue "capture daemon" (liveness).
 """
 
 from __future__ import annotations
@@ -28,18 +28,10 @@ import orjson
 from pydantic import SecretStr
 from websockets.exceptions import ConnectionClosed
 
-from capture.daemon.client import (
-    AccessToken,
-    AuthRefused,
-    TransientError,
-    Unauthorized,
-    fetch_token,
-    negotiate,
-    open_socket,
-    switch_channels,
-)
+from capture.daemon.client import Unauthorized, negotiate, open_socket, switch_channels
 from capture.daemon.recorder import Recorder, Stats
 from capture.daemon.settings import CaptureSettings
+from ssi.rest import AccessToken, AuthRefused, TransientError, fetch_token
 
 log = logging.getLogger("vntrack.capture")
 _TICK_S = 0.05
@@ -68,7 +60,7 @@ class TokenKeeper:
 
         Raises
         ------
-        AuthRefused, TransientError : from :func:`capture.daemon.client.fetch_token`.
+        AuthRefused, TransientError : from :func:`ssi.rest.fetch_token`.
         """
         token = self._token
         if fresh or token is None or token.needs_refresh(time.time(), self.settings.token_refresh_margin_s):

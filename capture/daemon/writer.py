@@ -16,7 +16,7 @@ Reads what :class:`capture.daemon.recorder.Recorder` queues, in order:
 A failing disk operation (OSError: disk full, I/O error) is logged and retried every second with the rows kept
 in memory; meanwhile the recorder's queue bound decides what is kept (recorder module docstring).
 
-References: contract C1 (journal, sealing, clean stop), C2 (events); design.md §3.
+References: contract C1 (journal, sealing, clean stop), C2 (events); docs/architecture.md §3.
 """
 
 from __future__ import annotations

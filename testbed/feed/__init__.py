@@ -14,7 +14,7 @@ totals    per-symbol daily totals of the served day (DailyStockPrice records).
 app       the Starlette app.
 server    run it with uvicorn in the foreground; clean SIGINT / SIGTERM shutdown.
 
-References: ssi-wire.md §1 (protocol), §4 (REST); stack-notes.md "SignalR and ssi-fc-data"; design.md §2-§4.
+References: docs/ssi-wire.md §1 (protocol), §4 (REST); docs/operations.md §9 (ssi-fc-data); docs/architecture.md §2-§4.
 """
 
 from testbed.feed.faults import FaultSpec, parse_faults

@@ -5,7 +5,7 @@ by vectorized regular expressions over the payload (no full JSON parse): the ``D
 symbol (``Symbol``, or ``IndexId`` for MI) and the exchange time (``TradingDate`` + ``Time``, or ``TradingTime``).
 The few payloads the expressions miss (not the usual escaped-string ``Content``) are parsed with ``json``.
 
-Time rules (design.md §4): a frame without a readable time takes the previous frame's (the first ones take the
+Time (docs/architecture.md §4): a frame without a readable time takes the previous frame's (the first ones take the
 first readable); a frame without ``TradingDate`` takes the served date. ``--from`` keeps the frames whose own
 exchange time is at or after it, in arrival order. Pacing uses ``t_eff``, the running maximum of the kept
 frames' times, so a late-stamped frame (the real B recording has a 13:35:20 after a 13:35:26) is sent at once

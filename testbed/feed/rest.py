@@ -1,4 +1,4 @@
-"""SSI FastConnect Data REST, the three endpoints a capture client needs (ssi-wire.md §1.1, §4).
+"""SSI FastConnect Data REST, the three endpoints a capture client needs (docs/ssi-wire.md §1.1, §4).
 
 * ``POST api/v2/Market/AccessToken`` body ``{"consumerID","consumerSecret"}`` (key case ignored, as ASP.NET
   binds). Success: exactly ``{"status":200,"message":"Success","data":{"accessToken":"<JWT>"}}`` (the
@@ -18,7 +18,7 @@
 Query names are case-insensitive and may carry the ``lookupRequest.`` prefix (both forms are seen in clients).
 The bearer token is required on GETs (401 ``{"Message":"Authorization has been denied for this request."}``).
 
-Constraints SSI enforces (verified live by quelam96, ssi-wire.md §4): dates ``dd/MM/yyyy``, ``from <= to < now``,
+Constraints SSI enforces (verified live by quelam96, docs/ssi-wire.md §4): dates ``dd/MM/yyyy``, ``from <= to < now``,
 range <= 30 days, else HTTP 200 ``{"data":null,"message":"Date time format dd/MM/yyyy and ('from date' <= 'to
 date') < now , max range 30 days","status":"Error"}``; pageSize in {10, 20, 50, 100, 500, 1000}, else the same
 shape with ``"PageSize must be one of 10, 20, 50, 100, 500, 1000"`` (this text is ours: SSI's is not recorded).

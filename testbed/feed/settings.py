@@ -21,7 +21,7 @@ class FeedSettings(BaseSettings):
     token_secret : HS256 key of the access tokens; when unset a random key is drawn per process (tokens then die
         with the server, as they should for a test server).
     token_ttl_seconds : lifetime of an access token (``exp - iat``). SSI's is believed to be about 8 h
-        (ssi-wire.md §7 q4). The ``ssi_fc_data`` client re-fetches a token when less than 1 h is left.
+        (docs/ssi-wire.md §7 q4). The ``ssi_fc_data`` client re-fetches a token when less than 1 h is left.
     keepalive_seconds : interval of the SignalR keep-alive frame ``{}`` on every socket; negotiate reports
         ``KeepAliveTimeout`` = 2 x this and ``DisconnectTimeout`` = 3 x this (classic SignalR's ratios).
     faults : server-wide fault spec applied to every connection (syntax: ``testbed.feed.faults``), e.g.

@@ -1,7 +1,7 @@
 """Classic ASP.NET SignalR 1.5 as SSI's ``FcMarketDataV2Hub`` speaks it: negotiate, connect, start, abort, ping,
 ``SwitchChannels``, keep-alive, and the per-connection send loop (pacing + faults).
 
-Wire (ssi-wire.md §1.2, stack-notes.md "SignalR and ssi-fc-data"):
+Wire (docs/ssi-wire.md §1.2; the ssi-fc-data client: docs/operations.md §9):
 
 * ``GET|POST {base}/v2.0/signalr/negotiate?clientProtocol=1.5&connectionData=[{"name":"FcMarketDataV2Hub"}]``,
   bearer required (401 ``{"Message":"Authorization has been denied for this request."}`` otherwise), returns

@@ -25,7 +25,7 @@ Time                                   null (as DailyOhlc's ``Time``)
 Field names and order: SSI's own Java client, ``CTCPCK-SSI/java-fcdata``
 ``fcdata-client/src/main/java/vn/com/ssi/Data/DataContract/DailyStockPriceResponse.java`` (Gson, case-sensitive);
 consumers read the same names (``TotalMatchVol``, ``ForeignBuyVolTotal``, ``NetBuySellVal``). The older
-doc spellings in ssi-wire.md §4 (``Totalmatchvol``, ``Netforeivol``...) come from the outdated PDF/NodeJS README.
+doc spellings in docs/ssi-wire.md §4 (``Totalmatchvol``, ``Netforeivol``...) come from the outdated PDF/NodeJS README.
 Every value is a string (``"61700"``, ``"22927.93"``), or null where the frames cannot tell.
 """
 
@@ -77,7 +77,7 @@ def daily_rows(raw: pl.DataFrame, day: date) -> list[dict[str, str | None]]:
 
     Parameters
     ----------
-    raw : the day's raw frames (design.md §3), any order.
+    raw : the day's raw frames (docs/architecture.md §3), any order.
     day : trading date.
 
     Returns

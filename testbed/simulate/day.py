@@ -11,7 +11,7 @@ in segments of :data:`SEGMENT_FRAMES` frames, each sealed with ``storage.lake.wr
 append-only: simulating a (date, universe, seed) the lake already holds is refused (:class:`AlreadySimulated`).
 Weekends and exchange holidays are refused (:class:`NotATradingDay`), naming the next trading day.
 
-References: design.md §3 (raw frame record, append-only lake), §4 (arrival order), §7 (calendar).
+References: docs/architecture.md §3 (raw frames, append-only lake), §4 (arrival order); docs/market.md §9 (calendar).
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ from testbed.simulate.quotes import POST_ORD
 from testbed.simulate.snapshots import snapshot_tables
 from testbed.simulate.trades import PT
 from testbed.simulate.universe import UNIVERSES, UniverseName
+from ssi.channels import ANALYTICS_CHANNELS
 from market.calendar import covered_years, holidays, is_trading_day, next_trading_day
 
-CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "B", "R", "MI", "F", "X")
-"""Channels the simulator writes (ssi-wire.md §1.4 names)."""
-DEFAULT_CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "B", "R", "MI", "F")
+CHANNELS: tuple[str, ...] = (*ANALYTICS_CHANNELS, "X")
+"""Channels the simulator writes (docs/ssi-wire.md §1.4 names)."""
+DEFAULT_CHANNELS: tuple[str, ...] = ANALYTICS_CHANNELS
 """Written unless ``channels`` says otherwise; X (the combined snapshot) only on request."""
 SEGMENT_FRAMES = 250_000
 MI_SUB_NS = 999_000_000

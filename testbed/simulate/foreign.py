@@ -1,4 +1,4 @@
-"""Foreign investors' participation in prints and the cumulative R frames (ssi-wire.md §2.4).
+"""Foreign investors' participation in prints and the cumulative R frames (docs/ssi-wire.md §2.4).
 
 Each print's buyer is foreign with probability ``p_buy`` and, independently, its seller with ``p_sell``:
 ``foreign_share * (1 + bias)`` and ``foreign_share * (1 - bias)`` (VN30 members 12-25%), where the day's ``bias``

@@ -2,7 +2,7 @@
 
 Every payload is byte-for-byte what the project's importers write for a real frame (``capture/import_kbs.py``
 ``x_trade_payload``): ``{"DataType":"X-TRADE","Content":"<content>"}`` where the content is the compact JSON
-object (``separators=(",", ":")``) with the exact wire keys in wire order (ssi-wire.md §2), embedded as a JSON
+object (``separators=(",", ":")``) with the exact wire keys in wire order (docs/ssi-wire.md §2), embedded as a JSON
 string (its quotes escaped). Numbers are written as the wire writes them: every numeric field as a double
 (``100.0``, ``21750.0``, ``128454615.60380691``; polars' float formatting equals Python's ``repr`` in these
 ranges), MI breadth counts as integers, ``null`` where the wire sends null (``Side`` of auction prints). So
@@ -66,10 +66,10 @@ WIRE_KEYS: dict[str, tuple[str, ...]] = {
     "X-TRADE": X_TRADE_KEYS, "X-QUOTE": X_QUOTE_KEYS, "X": X_KEYS, "R": R_KEYS, "MI": MI_KEYS, "B": B_KEYS,
     "F": F_KEYS,
 }
-"""Content keys of each simulated channel, in wire order (ssi-wire.md §2; the X-QUOTE order of the real HOSE
+"""Content keys of each simulated channel, in wire order (docs/ssi-wire.md §2; the X-QUOTE order of the real HOSE
 capture, 10 levels always present)."""
 
-HOSE_LEVELS = 3  # HOSE books show 3 levels; HNX, UPCOM and VN30F 10 (ssi-wire.md §2.2)
+HOSE_LEVELS = 3  # HOSE books show 3 levels; HNX, UPCOM and VN30F 10 (docs/ssi-wire.md §2.2)
 
 # Kinds of a content field: a float written as a double, an integer, a string, a nullable string, a constant.
 NUM, INT, STR, OPT, CONST = "num", "int", "str", "opt", "const"
@@ -171,7 +171,7 @@ def _change() -> tuple[pl.Expr, pl.Expr]:
 
 def render_x_trade(ctx: Context, rows: pl.DataFrame) -> pl.Series:
     """X-TRADE payloads of print rows (``sym, sec, session, price, vol, total_vol, total_val, avg, est, highest,
-    lowest, side``); ssi-wire.md §2.1."""
+    lowest, side``); docs/ssi-wire.md §2.1."""
     df = ctx.strings(rows)
     change, ratio = _change()
     c = pl.col
@@ -217,7 +217,7 @@ def _book_columns(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def render_x_quote(ctx: Context, rows: pl.DataFrame) -> pl.Series:
-    """X-QUOTE payloads of book rows (``sym, sec, b, session, ask_vol_i, bid_vol_i``); ssi-wire.md §2.2."""
+    """X-QUOTE payloads of book rows (``sym, sec, b, session, ask_vol_i, bid_vol_i``); docs/ssi-wire.md §2.2."""
     df = pl.concat([ctx.strings(rows).select("time", "symbol", "exchange", "session"), _book_columns(ctx, rows)],
                    how="horizontal")
     c = pl.col
@@ -233,7 +233,7 @@ def render_x_quote(ctx: Context, rows: pl.DataFrame) -> pl.Series:
 def render_x(ctx: Context, rows: pl.DataFrame) -> pl.Series:
     """X (combined snapshot) payloads: book rows carrying the latest trade state (``sym, sec, b, session_text,
     ask_vol_i, bid_vol_i, price, vol, total_vol, total_val, avg, est, open, highest, lowest, side``);
-    ``AvgPrice`` NaN before the first trade, as the wire sends it (ssi-wire.md §2.3)."""
+    ``AvgPrice`` NaN before the first trade, as the wire sends it (docs/ssi-wire.md §2.3)."""
     book = _book_columns(ctx, rows)
     df = pl.concat([ctx.strings(rows).drop(book.columns, strict=False), book], how="horizontal")
     change, ratio = _change()
@@ -261,7 +261,8 @@ def render_x(ctx: Context, rows: pl.DataFrame) -> pl.Series:
 
 
 def render_r(ctx: Context, rows: pl.DataFrame) -> pl.Series:
-    """R payloads (``sym, sec, total_room, current_room, buy_vol, sell_vol, buy_val, sell_val``); ssi-wire.md §2.4."""
+    """R payloads (``sym, sec, total_room, current_room, buy_vol, sell_vol, buy_val, sell_val``);
+    docs/ssi-wire.md §2.4."""
     df = ctx.strings(rows)
     c = pl.col
     fields = [("RType", CONST, "R"), ("TradingDate", CONST, ctx.date_text), ("Time", STR, c("time")),
@@ -274,7 +275,7 @@ def render_r(ctx: Context, rows: pl.DataFrame) -> pl.Series:
 
 def render_f(ctx: Context, rows: pl.DataFrame) -> pl.Series:
     """F payloads (``sym, sec, session_text``): session changes; ``TradingStatus`` N (Active on VN30F);
-    ``TradingOlSession`` "" as in the 2026 capture (ssi-wire.md §2.7)."""
+    ``TradingOlSession`` "" as in the 2026 capture (docs/ssi-wire.md §2.7)."""
     df = ctx.strings(rows)
     c = pl.col
     fields = [("RType", CONST, "F"), ("MarketId", STR, c("exchange")), ("TradingDate", CONST, ctx.date_text),
@@ -284,7 +285,7 @@ def render_f(ctx: Context, rows: pl.DataFrame) -> pl.Series:
 
 
 def render_mi(ctx: Context, rows: pl.DataFrame) -> pl.Series:
-    """MI payloads (``indices.index_frames`` rows); ssi-wire.md §2.5, ``RType`` second to last as on the wire."""
+    """MI payloads (``indices.index_frames`` rows); docs/ssi-wire.md §2.5, ``RType`` second to last as on the wire."""
     df = rows.with_columns(_times().gather(rows.get_column("sec")).alias("time"))
     c = pl.col
     fields = [
@@ -304,7 +305,7 @@ def render_mi(ctx: Context, rows: pl.DataFrame) -> pl.Series:
 
 def render_index_bar(ctx: Context, rows: pl.DataFrame) -> pl.Series:
     """B payloads of index bars (``indices.index_frames`` rows): O=H=L=C = the index value, ``Volume`` = the
-    matched-volume increment since the previous bar (ssi-wire.md §2.6)."""
+    matched-volume increment since the previous bar (docs/ssi-wire.md §2.6)."""
     df = rows.with_columns(_times().gather(rows.get_column("sec")).alias("time"))
     c = pl.col
     fields = [("RType", CONST, "B"), ("TradingDate", CONST, ctx.date_text), ("Time", STR, c("time")),

@@ -1,4 +1,4 @@
-"""VN30 and VNINDEX computed from the simulated prints: the MI frames and the index B bars (ssi-wire.md §2.5, §2.6).
+"""VN30 and VNINDEX from the simulated prints: the MI frames and the index B bars (docs/ssi-wire.md §2.5, §2.6).
 
 At a time ``T`` each constituent's price is its last matched (not put-through) print at or before the end of
 second ``T`` in arrival order, else its reference price. Then

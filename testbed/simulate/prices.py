@@ -16,7 +16,7 @@ The model (all log-returns are fractions, times are seconds since local midnight
   across zero during the day, so the basis changes sign a few times (BASIS_FLIP fires). The futures latent
   price is VN30 + basis.
 
-References: design.md §7 (limits, ticks); market.rules.price_limits; ssi-wire.md §2 (units).
+References: docs/market.md §3-§4 (ticks, limits); market.rules.price_limits; docs/ssi-wire.md §2 (units).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def market_factor(rng: np.random.Generator) -> np.ndarray:
     """The market factor ``M`` (log-return vs the previous close) for every second of the day (length 86,400).
 
     Constant before 09:00 (the gap) and after 14:45; moves over 09:00-11:30 and 13:00-14:45 with the
-    HNX/VN30F U-shaped profile (design.md §7 hours).
+    HNX/VN30F U-shaped profile (docs/market.md §2 hours).
     """
     seconds = np.arange(86_400, dtype=np.int64)
     prof = activity_profile(SCHEDULES["HNX"], seconds)

@@ -1,4 +1,4 @@
-"""Order-book snapshots: the X-QUOTE frames (ssi-wire.md §2.2).
+"""Order-book snapshots: the X-QUOTE frames (docs/ssi-wire.md §2.2).
 
 A book is the best-bid index ``b`` in the instrument's tick grid (module ``prices``) plus resting volume per
 level: the ask side ``grid[b + 1], grid[b + 2], ...``, the bid side ``grid[b], grid[b - 1], ...``; a level off

@@ -1,6 +1,6 @@
 """The session timetable of each exchange and the intraday activity profile.
 
-Times are seconds since local midnight (Asia/Ho_Chi_Minh). The timetable (design.md §7, ssi-wire.md §3):
+Times are seconds since local midnight (Asia/Ho_Chi_Minh). The timetable (docs/market.md §2, docs/ssi-wire.md §3):
 
 =============  ============  =======================================  ===========  =============  ===========
 exchange       opening call  continuous (LO)                          closing call put-through     closed (C)
@@ -48,7 +48,7 @@ class Schedule:
         window's opening second (that second carries the session change and the opening book).
     atc_print : second the closing call matches, or None.
     put_through : ``[start, end)`` window of negotiated deals (``TradingSession`` "PT"), or None.
-    transitions : ``(second, TradingSession)`` of each session change, the F frames (ssi-wire.md §2.7, §3).
+    transitions : ``(second, TradingSession)`` of each session change, the F frames (docs/ssi-wire.md §2.7, §3).
     """
 
     exchange: str

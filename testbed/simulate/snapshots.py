@@ -1,4 +1,4 @@
-"""Rows of the X channel (combined snapshot: trade fields + 10-level book; ssi-wire.md §2.3), only on request.
+"""Rows of the X channel (combined snapshot: trade fields + 10-level book; docs/ssi-wire.md §2.3), only on request.
 
 X fires on trade or quote changes. The simulator writes one X after every matched print (the print's fields and
 the book after it: the book it hit until its event's last print, then the next book; after a call auction, the

@@ -35,7 +35,7 @@ from testbed.simulate.universe import Universe
 
 SESSION_CODES: tuple[str, ...] = ("ATO", "LO", "C", "PT")
 """``TradingSession`` of a print, by the ``session`` column's value. ATC prints say "C", as the capture-backed
-HOSE X-TRADE of 14/08/2026 does at 14:45:00 (ssi-wire.md §2.1); the analytics decide the phase by time."""
+HOSE X-TRADE of 14/08/2026 does at 14:45:00 (docs/ssi-wire.md §2.1); the analytics decide the phase by time."""
 ATO, LO, ATC, PT = range(4)
 
 CLUSTER_RATE = 0.35  # follow-up events spawned per event (self-excitation)
@@ -309,7 +309,7 @@ def put_through_deals(rng: np.random.Generator, universe: Universe, syms: np.nda
 
 
 def with_running_totals(prints: pl.DataFrame, universe: Universe) -> pl.DataFrame:
-    """Add the cumulative fields of X-TRADE, per instrument in arrival order (ssi-wire.md §2.1).
+    """Add the cumulative fields of X-TRADE, per instrument in arrival order (docs/ssi-wire.md §2.1).
 
     Adds ``value_vnd`` i64 (price x volume x multiplier), ``total_vol`` i64 and ``total_val`` i64 (VND; normal
     board only: put-through never enters them), ``highest``/``lowest``/``open`` f64 (normal prints so far; 0.0

@@ -14,7 +14,7 @@ upper-case letters drawn with a constant seed, avoiding VN30 members and index i
 (``Other`` in the analytics).
 
 Units: prices in VND per share (stocks) or index points (VN30F); volumes in shares or contracts; ``shares`` in
-shares; rooms in shares. References: design.md §7 (limits, ticks, board lot), market.rules
+shares; rooms in shares. References: docs/market.md §3-§5 (ticks, limits, board lot), market.rules
 (``price_limits``, ``tick_size``), market.calendar (``front_month``, ``futures_symbol``, ``futures_expiry``).
 """
 

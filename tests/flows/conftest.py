@@ -4,7 +4,7 @@
   created here with a unique name and dropped at the end of the session. ``VNTRACK_TEST_PG`` overrides the
   server URL (without a database name).
 * Prefect: its own PREFECT_HOME for the test session, no telemetry, a generous ephemeral-server timeout
-  (stack-notes.md). Set before anything imports prefect.
+  (docs/operations.md §5). Set before anything imports prefect.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def test_rebuild_day_flow_on_the_real_recordings_into_postgres(real_lake_copy, e
 
 def test_rebuild_skips_a_non_trading_day_and_fails_clearly_without_raw(sim_lake_copy, env):
     from flows.rebuild import rebuild_day
-    from flows.steps import NoRawData
+    from replay.day import NoRawData
 
     env(sim_lake_copy)
     assert "not a trading day" in rebuild_day(date(2026, 7, 25))["skipped"]  # a Saturday

@@ -1,6 +1,6 @@
 """TimescaleDB: hypertables, continuous aggregates, compression and retention policies on a real server.
 
-No TimescaleDB build is reachable on this machine (stack-notes.md): give one with
+No TimescaleDB build is reachable on this machine (docs/operations.md §6): give one with
 ``VNTRACK_TEST_TIMESCALE_URL=postgresql://user@host:port/db`` (a database this test may fill); otherwise the
 test is skipped and says why.
 """

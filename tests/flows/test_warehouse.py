@@ -46,12 +46,12 @@ def test_migrations_are_versioned_idempotent_and_report_the_flavour(pg_factory, 
         assert migrate(target) == []
         st = status(target)
         assert (st.flavor, st.applied, st.pending, st.days) == (flavour, ["0001_initial"], [], 0)
-    assert status(pg).timescale_available is False  # no TimescaleDB build on this machine (stack-notes.md)
+    assert status(pg).timescale_available is False  # no TimescaleDB build on this machine (docs/operations.md §6)
 
 
 def test_warehouse_tables_carry_the_curated_schemas():
     specs = {t.name: [c for c, _ in t.columns] for t in TABLES_V1}
-    for name in steps.WAREHOUSE_CURATED:
+    for name in CURATED:
         assert specs[name] == list(CURATED[name].names()), name
     assert all("trading_date" in cols for cols in specs.values())
 

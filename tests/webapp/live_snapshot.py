@@ -1,21 +1,17 @@
-"""Test helper: publish a live snapshot exactly as contract C3 lays it out, from a replayed day's tables.
+"""Test helper: publish a live snapshot of a replayed day's tables with the live loop's own publisher (contract C3).
 
-Stands in for the live loop (issue 5) in the app's tests: the same folder, file names, schemas and atomic
-pointer as the publisher must write, so the live pages are tested on the C3 layout.
+Stands in for a running ``vntrack tail`` in the app's tests: the tables are a replay cut, the publication is
+``storage.live.publish`` itself, so the live pages are tested on exactly what the loop writes.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import time
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from app.data.snapshot import LIVE_TABLES, pointer_path, snapshot_dir, version_dir_name
+from storage.live import publish as publish_snapshot
 from transforms.schemas import CURATED
 
 
@@ -27,24 +23,7 @@ def health(frames_total: int, **overrides) -> dict:
     return {**h, **overrides}
 
 
-def publish(lake: Path, day: date, tables: dict[str, pl.DataFrame], version: int, health_obj: dict,
-            *, keep: int = 3) -> Path:
-    """Write version ``version`` of ``day``'s snapshot, then point CURRENT.json at it (temp file + rename), then
-    delete all but the last ``keep`` versions. Returns the version directory."""
-    root = snapshot_dir(lake, day)
-    vdir = root / version_dir_name(version)
-    tmp_dir = root / f".{vdir.name}.tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    for name in LIVE_TABLES:
-        tables[name].select(list(CURATED[name])).cast(dict(CURATED[name])).write_parquet(tmp_dir / f"{name}.parquet")
-    (tmp_dir / "health.json").write_text(json.dumps(health_obj))
-    os.replace(tmp_dir, vdir)
-    pointer = {"version": version, "dir": vdir.name, "trading_date": day.isoformat(),
-               "published_ns": time.time_ns(), "health": health_obj}
-    tmp = pointer_path(lake, day).with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(pointer))
-    os.replace(tmp, pointer_path(lake, day))
-    versions = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("v"))
-    for old in versions[:-keep]:
-        shutil.rmtree(old)
-    return vdir
+def publish(lake: Path, day: date, tables: dict[str, pl.DataFrame], version: int, health_obj: dict) -> Path:
+    """Publish version ``version`` of ``day``'s snapshot (the publisher keeps the last 3). Returns its directory."""
+    return publish_snapshot(lake, day, version, {n: t.select(list(CURATED[n])) for n, t in tables.items()},
+                            health_obj, schemas=CURATED)

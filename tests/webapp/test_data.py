@@ -16,6 +16,7 @@ from app.data import snapshot as snap_io
 from app.data.history import LakeHistory
 from app.data.replay import NotReplayable, load_replay_day, snapshot_at
 from app.data.snapshot import SnapshotFormatError, exch_datetime
+from storage import live as live_store
 from app.ui import shaping
 from storage import lake as lake_io
 from tests.webapp.conftest import DAY, LIVE_AT
@@ -70,18 +71,18 @@ def test_live_snapshot_reads_the_pointer_and_its_version(published):
     lake, tables = published
     snap = snap_io.read_live_snapshot(lake, DAY)
     assert snap.kind == "live" and snap.version == 5 and snap.health["frames_total"] == 5000
-    assert sorted(snap.tables) == sorted(snap_io.LIVE_TABLES)  # C3 carries no trades / foreign_flow
+    assert sorted(snap.tables) == sorted(live_store.SNAPSHOT_TABLES)  # C3 carries foreign_flow, not trades
     assert not snap.has("trades") and snap.table("trades").height == 0
-    for name in snap_io.LIVE_TABLES:
+    for name in live_store.SNAPSHOT_TABLES:
         assert_frame_equal(snap.table(name), tables[name])
-    kept = sorted(p.name for p in snap_io.snapshot_dir(lake, DAY).iterdir() if p.is_dir())
+    kept = sorted(p.name for p in live_store.snapshot_root(lake, DAY).iterdir() if p.is_dir())
     assert kept == ["v000000000003", "v000000000004", "v000000000005"]
     assert snap_io.choose_source(lake) == ("live", DAY)
 
 
 def test_a_reader_that_loses_the_race_retries_once(published, monkeypatch):
     lake, _ = published
-    real = snap_io.read_pointer
+    real = live_store.read_pointer
     calls = []
 
     def stale_then_current(lake_root, day):
@@ -89,14 +90,14 @@ def test_a_reader_that_loses_the_race_retries_once(published, monkeypatch):
         ptr = real(lake_root, day)
         return {**ptr, "dir": "v000000000001", "version": 1} if len(calls) == 1 else ptr  # v1 was deleted
 
-    monkeypatch.setattr(snap_io, "read_pointer", stale_then_current)
+    monkeypatch.setattr(live_store, "read_pointer", stale_then_current)
     snap = snap_io.read_live_snapshot(lake, DAY)
     assert snap.version == 5 and len(calls) == 2
 
 
 def test_a_malformed_pointer_is_a_clear_error(published):
     lake, _ = published
-    path = snap_io.pointer_path(lake, DAY)
+    path = live_store.current_path(lake, DAY)
     path.write_text(json.dumps({"version": "5", "dir": "v5"}))
     with pytest.raises(SnapshotFormatError, match="contract C3"):
         snap_io.read_live_snapshot(lake, DAY)
@@ -107,7 +108,7 @@ def test_a_malformed_pointer_is_a_clear_error(published):
 
 def test_a_table_with_missing_columns_is_refused(published):
     lake, tables = published
-    vdir = snap_io.snapshot_dir(lake, DAY) / "v000000000005"
+    vdir = live_store.snapshot_root(lake, DAY) / "v000000000005"
     tables["board"].drop("last_price").write_parquet(vdir / "board.parquet")
     with pytest.raises(SnapshotFormatError, match="lacks columns \\['last_price'\\]"):
         snap_io.read_live_snapshot(lake, DAY)
@@ -244,3 +245,19 @@ def test_an_incomplete_warehouse_falls_back_to_the_lake(sim_lake, tmp_path):
 
     path = _warehouse(sim_lake, tmp_path / "lake", ["trades"])
     assert not isinstance(open_history(path.parent), WarehouseHistory)
+
+
+def test_the_history_reads_the_warehouse_where_the_setting_puts_it(sim_lake, tmp_path, monkeypatch):
+    """``VNTRACK_WAREHOUSE_PATH`` outside the lake: the app's history finds the warehouse there (it used to look
+    only at ``lake/warehouse.duckdb``)."""
+    from app.data.history import HISTORY_TABLES, WarehouseHistory, open_history
+    from storage.settings import Settings
+
+    elsewhere = _warehouse(sim_lake, tmp_path / "elsewhere", HISTORY_TABLES)
+    monkeypatch.setenv("VNTRACK_LAKE", str(tmp_path / "lake"))
+    monkeypatch.setenv("VNTRACK_WAREHOUSE_PATH", str(elsewhere))
+    settings = Settings()
+    assert not (settings.lake / "warehouse.duckdb").exists()
+    wh = open_history(settings.lake, settings.database_url, settings.warehouse_file)
+    assert isinstance(wh, WarehouseHistory) and wh.path == elsewhere
+    assert not isinstance(open_history(settings.lake, None), WarehouseHistory)

@@ -1,6 +1,7 @@
-"""``step(state, batch)``: one micro-batch of raw frames through the day's analytics (design.md §6).
+"""``step(state, batch)``: one micro-batch of raw frames through the day's analytics (docs/architecture.md §5).
 
-Each rule is computed by the very transform :func:`transforms.pipeline.run_day` uses, over the batch plus the
+This is the one composition of the analytics: :func:`transforms.pipeline.run_day` is this step over a whole day
+from the initial state. Each rule is computed by its transform over the batch plus the
 earlier rows the rule can still reach (the context kept in :class:`~transforms.incremental.state.LiveState`);
 only the new rows' outputs are kept. Snapshot tables are combined from carried aggregates with the merge
 functions that sit beside each transform. Why each context is enough: :mod:`transforms.incremental.context`.
@@ -15,6 +16,7 @@ import polars as pl
 from transforms import schemas
 from transforms.alerts import alerts_after
 from transforms.basis import basis
+from transforms.book import book_top
 from transforms.board import board_parts, finish_board, merge_board_parts
 from transforms.candles import candle_parts, finish_candles, merge_candle_parts
 from transforms.foreign import (
@@ -32,7 +34,7 @@ from transforms.sessions import merge_session_stats, session_stats
 from transforms.trades import SOURCE_PRIORITY, TradeContext, build_trades, merge_sources, trade_sources
 from transforms.windows import after_key
 
-ROW_TABLES = ("trades", "foreign_flow", "indices", "basis", "alerts", "quarantine")
+ROW_TABLES = ("trades", "foreign_flow", "indices", "basis", "alerts", "book_top", "quarantine")
 """Tables whose rows the loop appends batch by batch (their concatenation equals run_day's table)."""
 SNAPSHOT_TABLES = ("board", "session_stats", "candles_1m", "foreign_summary", "foreign_by_sector")
 """Tables that describe the day so far (the last snapshot equals run_day's table)."""
@@ -66,8 +68,8 @@ def step(state: LiveState, raw: pl.DataFrame) -> tuple[LiveState, dict[str, pl.D
     Returns
     -------
     (new state, outputs): outputs holds the new rows of every :data:`ROW_TABLES` table, each with exactly its
-    ``transforms.schemas`` schema (``quarantine``: ``QUARANTINE``); :func:`snapshot_tables` gives the snapshot
-    tables of the new state.
+    ``transforms.schemas`` schema (``quarantine``: ``QUARANTINE``), and the batch's parsed tables
+    (``transforms.schemas.PARSED`` names); :func:`snapshot_tables` gives the snapshot tables of the new state.
 
     Raises
     ------
@@ -129,8 +131,8 @@ def step(state: LiveState, raw: pl.DataFrame) -> tuple[LiveState, dict[str, pl.D
         board=_merge(state.board, board_parts(parsed, trades, ranks), merge_board_parts),
         foreign=_merge(state.foreign, foreign_totals(flow), merge_foreign_totals),
     )
-    outputs = {"trades": trades, "foreign_flow": flow, "indices": idx, "basis": bas, "alerts": alerts,
-               "quarantine": parsed["quarantine"]}
+    outputs = {**parsed, "trades": trades, "foreign_flow": flow, "indices": idx, "basis": bas, "alerts": alerts,
+               "book_top": book_top(parsed["x_quote"], parsed["x"])}
     return new_state, outputs
 
 
@@ -169,8 +171,9 @@ def _merge(earlier, later, merge):
 
 
 def _empty_outputs() -> dict[str, pl.DataFrame]:
-    return {name: schemas.empty(schemas.QUARANTINE if name == "quarantine" else schemas.CURATED[name])
-            for name in ROW_TABLES}
+    parsed = {name: schemas.empty(schema) for name, schema in schemas.PARSED.values()}
+    return parsed | {name: schemas.empty(schemas.QUARANTINE if name == "quarantine" else schemas.CURATED[name])
+                     for name in ROW_TABLES}
 
 
 def _check_restatement(state: LiveState, parsed: dict[str, pl.DataFrame], batch_sources: dict[str, str]) -> None:

@@ -1,7 +1,7 @@
 """Scalar parsing of one raw SSI frame: payload string -> typed row of a parsed table, or a quarantine reason.
 
 Follows docs/analytics.md §1 step by step, in its order (envelope, DataType, Content, fields, dates and times,
-required id). Field names are the exact wire names of ssi-wire.md §2; columns are those of
+required id). Field names are the exact wire names of docs/ssi-wire.md §2; columns are those of
 ``transforms.schemas.PARSED``.
 """
 
@@ -149,7 +149,7 @@ def parse_payload(payload: object, partition_date: date) -> tuple[str, dict[str,
     Rejected : with the quarantine reason (prefix ``envelope:``, ``unsupported ``, ``content:``, ``field ``,
         ``bad `` or ``missing ``).
 
-    References: docs/analytics.md §1; ssi-wire.md §1.3, §2.
+    References: docs/analytics.md §1; docs/ssi-wire.md §1.3, §2.
     """
     # 1. envelope
     if type(payload) is not str:

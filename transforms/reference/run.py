@@ -36,7 +36,7 @@ def run_reference(
 
     Parameters
     ----------
-    raw : raw frame records (design.md §3): session str, seq u64, recv_ns i64, data_type str (nullable),
+    raw : raw frame records (docs/architecture.md §3): session str, seq u64, recv_ns i64, data_type str (nullable),
         payload str, cursor str, source str. Any order; processed in ``(session, seq)`` order.
     trading_date : the lake partition date, used for frames without ``TradingDate``.
     futures_override : a VN30F contract to treat as the front month (``VNTRACK_FUTURES_OVERRIDE``).
@@ -47,7 +47,7 @@ def run_reference(
     ``index``, ``bar``, ``status``, ``odd_lot``; schemas ``schemas.PARSED``), ``quarantine``
     (``schemas.QUARANTINE``) and every curated table of ``schemas.CURATED``.
 
-    References: docs/analytics.md (every rule); design.md §3-§5.
+    References: docs/analytics.md (every rule); docs/architecture.md §3-§5.
     """
     frames = sorted(
         zip(raw["session"].to_list(), raw["seq"].to_list(), raw["recv_ns"].to_list(),
@@ -95,6 +95,7 @@ def run_reference(
         "alerts": alerts,
         "candles_1m": candles_1m(out.trades),
         "board": out.board.rows(summary),
+        "book_top": _book_top(parsed["X-QUOTE"], parsed["X"]),
     }
     for name, schema in schemas.CURATED.items():
         tables[name] = _frame(curated[name], schema)
@@ -253,6 +254,16 @@ class _Analytics:
 
 def _round_half_up(x: float | None) -> int | None:
     return round_half_up(x) if x is not None else None
+
+
+def _book_top(x_quote: list[dict], x: list[dict]) -> list[dict]:
+    """Level 1 of every X-QUOTE and X frame, in arrival order (docs/analytics.md, "Book top")."""
+    rows = [{"session": r["session"], "seq": r["seq"], "trading_date": r["trading_date"],
+             "exch_time": r["exch_time"], "symbol": r["symbol"], "exchange": r["exchange"], "source": source,
+             "best_bid": r["bid_price_1"], "best_bid_vol": r["bid_vol_1"], "best_ask": r["ask_price_1"],
+             "best_ask_vol": r["ask_vol_1"], "trading_session": r["trading_session"]}
+            for source, frames in (("X-QUOTE", x_quote), ("X", x)) for r in frames]
+    return sorted(rows, key=lambda r: (r["session"], r["seq"]))
 
 
 def _frame(rows: list[dict], schema: pl.Schema) -> pl.DataFrame:

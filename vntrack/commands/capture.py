@@ -13,7 +13,7 @@ from rich.table import Table
 from capture.daemon import CaptureError, CaptureSettings, Credentials, ExitCode, run_capture
 from capture.daemon.health import health_problems, read_status, status_path
 from capture.daemon.logs import configure_logging
-from ssi.channels import ChannelError, parse_channels
+from ssi.channels import DEFAULT_SUBSCRIPTION, ChannelError, parse_channels
 from vntrack.commands.common import parse_day
 from storage.settings import get_settings
 
@@ -65,7 +65,7 @@ def _show_status(settings: CaptureSettings, as_json: bool, max_frame_age_s: floa
 
 def capture_command(
     channels: Annotated[str | None, typer.Option(
-        "--channels", help="SwitchChannels string (default X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL)")] = None,
+        "--channels", help=f"SwitchChannels string (default {DEFAULT_SUBSCRIPTION})")] = None,
     date_roll: Annotated[str | None, typer.Option("--date-roll", help="HH:MM[:SS] Asia/Ho_Chi_Minh: seal, end the "
                                                   "session, start one for the next trading date")] = None,
     date: Annotated[str | None, typer.Option("--date", "-d", help="trading date of the session (default: today "

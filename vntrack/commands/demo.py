@@ -16,7 +16,7 @@ from storage.settings import get_settings
 
 console = Console()
 
-# Prefect offline (stack-notes.md): no analytics, and room for the ephemeral API's cold start on 2 cores.
+# Prefect offline (docs/operations.md §5): no analytics, and room for the ephemeral API's cold start on 2 cores.
 _PREFECT_OFFLINE = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
 

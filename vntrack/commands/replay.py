@@ -11,7 +11,7 @@ from rich.table import Table
 
 from storage import lake
 from vntrack.commands.common import parse_day
-from replay.day import NoDataForDate, replay_day
+from replay.day import NoRawData, replay_day
 from storage.settings import get_settings
 
 console = Console()
@@ -43,7 +43,7 @@ def replay_command(
     for day in days:
         try:
             r = replay_day(settings, day)
-        except NoDataForDate as e:
+        except NoRawData as e:
             if not all_dates:
                 console.print(f"[red]error:[/red] {e}", soft_wrap=True)
                 raise typer.Exit(1) from None

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import signal
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
+from market.clock import today_vn
 from vntrack.commands.common import parse_day
 from storage.settings import get_settings
 
@@ -38,7 +37,7 @@ def tail_command(
     """Run the analytics over the live tail every interval; publish the snapshot under lake/live/date=D/."""
     from live.loop import TailLoop
 
-    day = parse_day(date) if date else datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    day = parse_day(date) if date else today_vn()
     every = parse_interval(interval)
     idle = parse_interval(stop_when_idle) if stop_when_idle else None
     settings = get_settings()

@@ -1,4 +1,4 @@
-"""``vntrack db``: migrate the warehouse and report its state (flows/warehouse)."""
+"""``vntrack db``: migrate the warehouse and report its state (warehouse/)."""
 
 from __future__ import annotations
 

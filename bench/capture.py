@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from bench.feed import count_broadcasts  # noqa: E402
 from storage import lake as lake_io  # noqa: E402
 from capture.daemon.client import negotiate, open_socket, switch_channels  # noqa: E402
+from ssi.channels import DEFAULT_SUBSCRIPTION  # noqa: E402
 from ssi.rest import fetch_token  # noqa: E402
 from tests.capture_procs import CONSUMER_ID, CONSUMER_SECRET, start_capture, start_feed, status  # noqa: E402
 
@@ -59,7 +60,7 @@ async def baseline(base: str, expected: int) -> tuple[float, int]:
         negotiation = await negotiate(http, base, token)
     async with await open_socket(base, negotiation, token, timeout_s=30) as ws:
         await ws.recv()
-        await ws.send(switch_channels("X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL", 0))
+        await ws.send(switch_channels(DEFAULT_SUBSCRIPTION, 0))
         seconds, frames, _ = await count_broadcasts(ws, expected)
         return seconds, frames
 

@@ -37,6 +37,7 @@ class DayCursor:
     start, end : the exchange clock at the first and the last frame (timezone-aware, Asia/Ho_Chi_Minh): the
         cursor's range.
     frames : raw frames of the day in arrival order.
+    clock : the exchange clock at each of ``frames`` (datetime[us, Asia/Ho_Chi_Minh], non-decreasing).
     """
 
     def __init__(self, trading_date: date, raw: pl.DataFrame, futures_override: str | None = None) -> None:
@@ -50,7 +51,7 @@ class DayCursor:
                  .get_column("exch_time").cum_max().forward_fill().backward_fill())
         self.trading_date = trading_date
         self.frames = raw
-        self._clock = clock
+        self.clock = clock
         self.start, self.end = clock.min(), clock.max()
         self._futures_override = futures_override
         self._lock = threading.Lock()
@@ -64,7 +65,7 @@ class DayCursor:
     def tables_at(self, cursor: datetime) -> dict[str, pl.DataFrame]:
         """Every curated table (exact ``transforms.schemas.CURATED`` schemas) after the frames that arrived while
         the exchange clock read at most ``cursor`` (timezone-aware). Before the first frame every table is empty."""
-        upto = int(self._clock.search_sorted(cursor, side="right"))
+        upto = int(self.clock.search_sorted(cursor, side="right"))
         with self._lock:
             if upto < self._position:
                 self._reset()

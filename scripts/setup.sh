@@ -20,4 +20,7 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
         fonts-noto-color-emoji >/dev/null || echo "warning: could not install chromium (the browser test will skip)"
 fi
+# warehouse (issue 14): TimescaleDB 2.28.3 built from ../shared/vendor/ into PostgreSQL 15 when that is installed
+# and TimescaleDB is not (about 3 minutes once; a no-op after; skips with a message where it cannot build)
+bash scripts/timescaledb.sh || echo "warning: the TimescaleDB build failed (the TimescaleDB tests will skip)"
 .venv/bin/python -c 'import polars, pyarrow, duckdb, typer; print("environment ready:", ".venv")'

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 CHANNEL_TYPES: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "X", "R", "MI", "B", "F", "OL")
 """Every channel (``DataType``) SSI FastConnect Data v2 streams (docs/ssi-wire.md §1.4)."""
-ANALYTICS_CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "R", "MI", "B", "F")
+ANALYTICS_CHANNELS: tuple[str, ...] = ("X-TRADE", "X-QUOTE", "B", "R", "MI", "F")
 """The channels the analytics read: capture subscribes to them by default and the simulator writes them (X, the
 combined snapshot, only on request: it repeats X-TRADE and X-QUOTE; OL, odd lots, is not analysed)."""
 DEFAULT_SUBSCRIPTION = ",".join(f"{t}:ALL" for t in ANALYTICS_CHANNELS)
-"""``X-TRADE:ALL,X-QUOTE:ALL,R:ALL,MI:ALL,B:ALL,F:ALL``: the capture daemon's default ``SwitchChannels`` string."""
+"""``X-TRADE:ALL,X-QUOTE:ALL,B:ALL,R:ALL,MI:ALL,F:ALL``: the capture daemon's default ``SwitchChannels`` string."""
 _SYMBOL = re.compile(r"^[A-Z0-9_.]{1,32}$")
 
 

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # --- warehouse, flows and validation (flows/, issue 6; README "Warehouse and flows") ---
     database_url: str | None = Field(
         None, description="PostgreSQL / TimescaleDB conninfo URL (postgresql://user@host:port/db); unset = DuckDB")
+    warehouse_flavor: Literal["auto", "timescaledb", "postgres"] = Field(
+        "auto", description="PostgreSQL warehouse flavour chosen at migration: timescaledb (refused, saying what to "
+                            "change, when the server cannot), postgres (daily partitions), auto (TimescaleDB when "
+                            "the server preloads it, else plain PostgreSQL with one warning); README 'Warehouse'")
     warehouse_path: Path | None = Field(None, description=f"DuckDB warehouse file; default <lake>/{WAREHOUSE_FILE}")
     dq_on_failure: Literal["degrade", "block"] = Field(
         "degrade", description="a failed expectation: load the day flagged 'degraded', or block its load")

@@ -21,6 +21,43 @@ settings.register_profile("thorough", max_examples=1500, deadline=None, print_bl
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+_TIMESCALEDB_OUTCOMES: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark ``timescaledb`` every test that runs against the TimescaleDB server (its fixtures, or the
+    ``timescaledb`` parameter of a flavour-parametrized test)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "timescale_server" in getattr(item, "fixturenames", ()) and (
+                "pg_target" not in params or params["pg_target"] == "timescaledb"):
+            item.add_marker(pytest.mark.timescaledb)
+        elif "timescaledb" in params.values():
+            item.add_marker(pytest.mark.timescaledb)
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Remember the outcome of every ``timescaledb`` test (for the summary section)."""
+    if "timescaledb" not in report.keywords:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _TIMESCALEDB_OUTCOMES[report.nodeid] = "skipped" if report.skipped else report.outcome
+    if report.when == "teardown" and report.failed:
+        _TIMESCALEDB_OUTCOMES[report.nodeid] = "failed"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """A "TimescaleDB" section: each test run against the real TimescaleDB server and its outcome."""
+    if not _TIMESCALEDB_OUTCOMES:
+        return
+    terminalreporter.section("TimescaleDB (real server, tests/flows/conftest.py timescale_server)")
+    counts: dict[str, int] = {}
+    for nodeid, outcome in sorted(_TIMESCALEDB_OUTCOMES.items()):
+        counts[outcome] = counts.get(outcome, 0) + 1
+        terminalreporter.write_line(f"{outcome.upper():8s} {nodeid}")
+    terminalreporter.write_line(", ".join(f"{n} {o}" for o, n in sorted(counts.items())))
+
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SSI_B = FIXTURES / "ssi" / "quelam96lact_fixtures" / "ssi_b_messages.jsonl"
 SSI_MI = FIXTURES / "ssi" / "quelam96lact_fixtures" / "ssi_mi_messages.jsonl"

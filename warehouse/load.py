@@ -1,6 +1,6 @@
 """Load one trading date into the warehouse: replace exactly that date, in one transaction.
 
-PostgreSQL: binary ``COPY`` (psycopg 3 ``copy.set_types`` + ``write_row``) of every table of the date inside a
+PostgreSQL: binary ``COPY`` (Arrow record batches encoded by pgpq, streamed through psycopg 3) of every table of the date inside a
 single transaction, after ``TRUNCATE`` of the date's partitions (flavour ``postgres``) or ``DELETE ... WHERE
 trading_date = D`` (flavour ``timescaledb``: the date's rows live in its 1-day chunks). A per-date advisory lock
 serializes two loads of the same date; loads of different dates run concurrently (each touches only its own
@@ -190,11 +190,8 @@ class _PgDays:
 
 
 def _epoch_dumpers():
-    """Binary dumpers writing PostgreSQL's own timestamptz / date wire format from plain ints.
-
-    Registered per cursor for the COPY only (psycopg picks a dumper by type OID under ``set_types``). Building a
-    tz-aware ``datetime`` per value was most of the load's time; Polars gives the ints in one vectorized cast.
-    """
+    """Binary dumpers writing PostgreSQL's own timestamptz / date wire format from plain ints (the
+    ``write_row`` path, kept as the benchmark's baseline)."""
     import struct
 
     from psycopg.adapt import Dumper
@@ -231,23 +228,57 @@ def _binary_values(df: pl.DataFrame, types: dict[str, str]) -> pl.DataFrame:
     return df.select(exprs)
 
 
-def copy_rows(cur, dest: str, df: pl.DataFrame, *, table: str | None = None, binary: bool = True) -> None:
-    """``COPY table (columns) FROM STDIN`` of a conformed frame, binary (typed) or text.
+COPY_METHODS = ("pgpq", "write_row", "text")
+BATCH_ROWS = 65_536  # rows per Arrow record batch handed to the encoder (bounds the memory of one COPY chunk)
+
+
+def arrow_for_copy(df: pl.DataFrame):
+    """The frame as an Arrow table pgpq encodes (``string_view`` columns, if Polars gives them, as
+    ``large_string``; Arrow timestamps hold UTC microseconds, PostgreSQL's timestamptz binary value)."""
+    import pyarrow as pa
+
+    table = df.to_arrow()
+    fields = [pa.field(f.name, pa.large_string()) if f.type == getattr(pa, "string_view", lambda: None)() else f
+              for f in table.schema]
+    return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
+
+
+def copy_rows(cur, dest: str, df: pl.DataFrame, *, table: str | None = None, method: str = "pgpq") -> None:
+    """``COPY dest (columns) FROM STDIN`` of a conformed frame.
 
     Parameters
     ----------
     cur : psycopg cursor inside the load transaction.
     dest : target (a table, or a plain-PostgreSQL partition) — an identifier, quoted here.
     table : the spec table ``df`` belongs to (default: ``dest``).
-    df : conformed frame (:func:`conform`); its columns name the target columns.
-    binary : ``FORMAT BINARY`` with ``set_types`` from the spec (the fast path); False = text COPY
-        (the benchmark's baseline).
+    df : conformed frame (:func:`conform`; the spec's column types); its columns name the target columns.
+    method : ``pgpq`` (the loader: Arrow record batches encoded to PostgreSQL's binary COPY format by pgpq, in
+        Rust, no Python per row); ``write_row`` (binary COPY through psycopg ``set_types`` + ``write_row`` of
+        Polars rows: the previous loader, the benchmark's baseline); ``text`` (text COPY + ``write_row``).
+
+    Raises
+    ------
+    ValueError : unknown ``method``. psycopg.Error : the server refused the data (the transaction is failed).
     """
     from psycopg import sql
 
+    if method not in COPY_METHODS:
+        raise ValueError(f"COPY method {method!r} is not one of {COPY_METHODS}")
     types = dict(SPECS[table or dest].columns)
+    binary = method != "text"
     stmt = sql.SQL("COPY {} ({}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")).format(
         sql.Identifier(dest), sql.SQL(", ").join(sql.Identifier(c) for c in df.columns))
+    if method == "pgpq":
+        import pgpq
+
+        arrow = arrow_for_copy(df)
+        encoder = pgpq.ArrowToPostgresBinaryEncoder(arrow.schema)
+        with cur.copy(stmt) as copy:
+            copy.write(encoder.write_header())
+            for batch in arrow.to_batches(max_chunksize=BATCH_ROWS):
+                copy.write(encoder.write_batch(batch))
+            copy.write(encoder.finish())
+        return
     rows = df
     if binary:
         micros, days = _epoch_dumpers()

@@ -17,6 +17,7 @@ from yoyo import read_migrations
 from yoyo.backends.base import DatabaseBackend
 from yoyo.connections import get_backend, parse_uri
 
+from warehouse import flavor as flavors
 from warehouse.target import Target, connect_duckdb, connect_postgres, duckdb_writer_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -54,6 +55,7 @@ class Status:
     pending: list[str]
     days: int
     timescale_available: bool | None = None  # PostgreSQL only: extension in pg_available_extensions
+    timescale_preloaded: bool | None = None  # PostgreSQL only: in shared_preload_libraries (usable when both)
 
 
 def _backend(target: Target) -> DatabaseBackend:
@@ -75,18 +77,25 @@ def _migrations(target: Target):
 def migrate(target: Target) -> list[str]:
     """Apply every pending migration; returns the ids applied (empty when up to date).
 
+    On PostgreSQL, migration 0001 picks the flavour ``target.flavor`` asks for against what the server offers
+    (:mod:`warehouse.flavor`; ``auto`` may warn once with :class:`~warehouse.flavor.FlavorWarning`).
+
     Raises
     ------
     psycopg.OperationalError / duckdb.IOException : the database cannot be reached or opened.
+    warehouse.flavor.FlavorUnavailable : ``target.flavor == "timescaledb"`` and the server cannot
+        (nothing was applied; the message says what to change).
     """
     def run() -> list[str]:
         backend = _backend(target)
+        token = flavors.REQUESTED.set(target.flavor)
         try:
             with backend.lock():
                 todo = backend.to_apply(_migrations(target))
                 backend.apply_migrations(todo)
             return [m.id for m in todo]
         finally:
+            flavors.REQUESTED.reset(token)
             backend.connection.close()
 
     if target.kind == "duckdb":
@@ -129,20 +138,19 @@ def status(target: Target) -> Status:
             pending = [m.id for m in migrations if m.id in todo]
             exists = backend.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'days'")
             days = backend.execute("SELECT count(*) FROM days").fetchall()[0][0] if exists.fetchall()[0][0] else 0
-            ts = None
-            if target.kind == "postgres":
-                ts = bool(backend.execute("SELECT count(*) FROM pg_available_extensions "
-                                          "WHERE name = 'timescaledb'").fetchall()[0][0])
+            found = flavors.offer(backend.cursor()) if target.kind == "postgres" else None
         finally:
             backend.connection.close()
-        return Status(target.describe(), None, applied, pending, days, ts)
+        return Status(target.describe(), None, applied, pending, days, found and found.installed,
+                      found and found.preloaded)
 
     if target.kind == "duckdb":
         with duckdb_writer_lock(target.path):
             st = run()
     else:
         st = run()
-    return Status(st.target, flavor(target), st.applied, st.pending, st.days, st.timescale_available)
+    return Status(st.target, flavor(target), st.applied, st.pending, st.days, st.timescale_available,
+                  st.timescale_preloaded)
 
 
 def apply_retention(target: Target, *, retention_days: int | None, today: date | None = None) -> None:

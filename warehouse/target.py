@@ -46,11 +46,18 @@ def _check_postgres_url(url: str) -> None:
 
 @dataclass(frozen=True)
 class Target:
-    """A warehouse location: ``kind`` duckdb (``path``) or postgres (``url``, a libpq conninfo URL)."""
+    """A warehouse location: ``kind`` duckdb (``path``) or postgres (``url``, a libpq conninfo URL).
+
+    ``flavor`` (PostgreSQL only) is what migration 0001 is asked for: ``auto`` (TimescaleDB when the server
+    preloads it, else plain PostgreSQL with a warning), ``timescaledb`` (refused when the server cannot) or
+    ``postgres`` (``VNTRACK_WAREHOUSE_FLAVOR``; :mod:`warehouse.flavor`). A migrated database keeps the
+    flavour it was created with.
+    """
 
     kind: Literal["duckdb", "postgres"]
     path: Path | None = None
     url: str | None = None
+    flavor: Literal["auto", "timescaledb", "postgres"] = "auto"
 
     def __post_init__(self) -> None:
         if self.kind == "duckdb" and self.path is None:
@@ -74,7 +81,7 @@ class Target:
 def target_from_settings(settings: Any) -> Target:
     """``Target`` of a :class:`storage.settings.Settings`: PostgreSQL when ``database_url`` is set, else DuckDB."""
     if settings.database_url:
-        return Target("postgres", url=settings.database_url)
+        return Target("postgres", url=settings.database_url, flavor=settings.warehouse_flavor)
     return Target("duckdb", path=Path(settings.warehouse_file))
 
 

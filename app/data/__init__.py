@@ -131,7 +131,9 @@ def start_replay(day: date, speed: float, start: datetime | None = None) -> Repl
     """Start replaying ``day`` at ``speed`` x from ``start`` (default: the day's first row)."""
     root = lake()
     rd = replay_day(str(root), day, _snapshot.curated_signature(root, day))
-    state = ReplayState(day, max(start or rd.start, rd.start), rd.end, speed)
+    origin = max(start or rd.start, rd.start)
+    rd.tables_at(origin)  # step the frames up to the start now, so the replay clock starts once they are in
+    state = ReplayState(day, origin, rd.end, speed)
     st.session_state[REPLAY_KEY] = state
     return state
 

@@ -50,7 +50,8 @@ def replay_clock() -> None:
         st.info("No replay running: the live pages show the live snapshot or the latest finished day.")
         return
     snap = data.current_snapshot()
-    cursor: datetime = current.cursor()
+    # the time the tables are at (loading the day takes a moment, during which the clock runs on)
+    cursor: datetime = snap.cursor if snap is not None and snap.cursor is not None else current.cursor()
     status = "finished" if current.finished else ("paused" if current.paused else f"playing at {current.speed:g}x")
     st.subheader(f"{current.day} · {cursor:%H:%M:%S} exchange time · {status}")
     opening = exch_datetime(current.day, "08:45:00")

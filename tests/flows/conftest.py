@@ -3,6 +3,10 @@
 * PostgreSQL: the shared server on 127.0.0.1:5432 (trust auth, user postgres); every database a test uses is
   created here with a unique name and dropped at the end of the session. ``VNTRACK_TEST_PG`` overrides the
   server URL (without a database name).
+* TimescaleDB: a throwaway cluster of PostgreSQL 15 that preloads it (``tests/flows/pgcluster.py``; one per
+  session, started on first use), since the shared server does not preload it. Skipped with how to get it where
+  TimescaleDB is not installed (``scripts/timescaledb.sh``), failed instead when ``VNTRACK_REQUIRE_TIMESCALEDB``
+  is set (``.ci/run``). ``VNTRACK_TEST_TIMESCALE_PG`` names another server that preloads it instead.
 * Prefect: its own PREFECT_HOME for the test session, no telemetry, a generous ephemeral-server timeout
   (docs/operations.md §5). Set before anything imports prefect.
 """
@@ -26,6 +30,7 @@ os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 PG_SERVER = os.environ.get("VNTRACK_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+PG_FLAVOURS = ("postgres", "timescaledb")
 SIM_DAY = date(2026, 7, 22)
 SIM_DAY_2 = date(2026, 7, 23)
 
@@ -40,21 +45,77 @@ def fixture_prefect_home_cleanup():
 @pytest.fixture(name="pg_factory", scope="session")
 def fixture_pg_factory():
     """``make() -> url``: a fresh empty database on the shared server per call; all dropped at session end."""
+    make, drop_all = _databases(PG_SERVER)
+    yield make
+    drop_all()
+
+
+def _databases(server: str):
     import psycopg
 
     made: list[str] = []
 
     def make() -> str:
         name = f"vntrack_test_{os.getpid()}_{secrets.token_hex(4)}"
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         made.append(name)
-        return f"{PG_SERVER}/{name}"
+        return f"{server}/{name}"
 
+    def drop_all() -> None:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            for name in made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return make, drop_all
+
+
+def timescale_cluster(**settings: str):
+    """A started throwaway PostgreSQL 15 cluster preloading TimescaleDB (caller stops it); skips (or fails under
+    ``VNTRACK_REQUIRE_TIMESCALEDB``) with how to get TimescaleDB when it cannot be made."""
+    from tests.flows.pgcluster import TIMESCALEDB_HOWTO, TIMESCALEDB_PG, Cluster, can_make_clusters, \
+        timescaledb_installed
+
+    why = can_make_clusters() or ("" if timescaledb_installed() else TIMESCALEDB_HOWTO)
+    if why:
+        if os.environ.get("VNTRACK_REQUIRE_TIMESCALEDB"):
+            pytest.fail(f"VNTRACK_REQUIRE_TIMESCALEDB is set but no TimescaleDB server can be made: {why}")
+        pytest.skip(why)
+    return Cluster(f"/usr/lib/postgresql/{TIMESCALEDB_PG}/bin", preload=("timescaledb",), settings=settings)
+
+
+@pytest.fixture(name="timescale_server", scope="session")
+def fixture_timescale_server():
+    """URL (no database) of a server that preloads TimescaleDB: ``VNTRACK_TEST_TIMESCALE_PG`` or a throwaway
+    cluster. Its job scheduler is off (``timescaledb.max_background_workers=0``): the tests run the compression,
+    retention and refresh policies' jobs themselves (``CALL run_job``), so nothing changes under a test."""
+    override = os.environ.get("VNTRACK_TEST_TIMESCALE_PG")
+    if override:
+        yield override.rstrip("/")
+        return
+    cluster = timescale_cluster(**{"timescaledb.max_background_workers": "0"})
+    try:
+        yield cluster.server
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(name="ts_factory", scope="session")
+def fixture_ts_factory(timescale_server):
+    """``make() -> url``: a fresh empty database on the TimescaleDB server per call; all dropped at session end."""
+    make, drop_all = _databases(timescale_server)
     yield make
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        for name in made:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_all()
+
+
+@pytest.fixture(name="pg_target", params=PG_FLAVOURS)
+def fixture_pg_target(request, pg_factory):
+    """``make() -> Target``: a fresh empty PostgreSQL database of the parametrized flavour, asked for explicitly
+    (``Target.flavor``): ``postgres`` on the shared server, ``timescaledb`` on the TimescaleDB server."""
+    from warehouse.target import Target
+
+    flavour = request.param
+    factory = request.getfixturevalue("ts_factory") if flavour == "timescaledb" else pg_factory
+    return lambda: Target("postgres", url=factory(), flavor=flavour)
 
 
 @pytest.fixture(name="sim_lake", scope="session")

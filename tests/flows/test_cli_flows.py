@@ -17,7 +17,15 @@ def _vntrack(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def test_db_migrate_and_status_on_postgres_and_duckdb(pg_factory, tmp_path):
-    for env, flavour in (({"VNTRACK_DATABASE_URL": pg_factory()}, "postgres"),
+    import psycopg
+
+    from warehouse.flavor import offer
+
+    url = pg_factory()
+    with psycopg.connect(url) as conn:
+        found = offer(conn)  # what the shared server really offers: TimescaleDB only when installed and preloaded
+    served = "timescaledb" if found.timescaledb else "postgres"
+    for env, flavour in (({"VNTRACK_DATABASE_URL": url}, served),
                          ({"VNTRACK_LAKE": str(tmp_path / "lake")}, "duckdb")):
         before = _vntrack("db", "status", env=env)
         assert before.returncode == 0 and "not migrated" in before.stdout and "pending: 0001_initial" in before.stdout
@@ -26,7 +34,10 @@ def test_db_migrate_and_status_on_postgres_and_duckdb(pg_factory, tmp_path):
         after = _vntrack("db", "status", env=env).stdout
         assert f"flavour:   {flavour}" in after and "trading dates loaded: 0" in after
         assert "pending: none" in after
-        assert ("timescaledb extension available: no" in after) == (flavour == "postgres")
+        if flavour != "duckdb":
+            assert (f"timescaledb extension installed: {'yes' if found.installed else 'no'}; preloaded by the "
+                    f"server: {'yes' if found.preloaded else 'no'}") in after
+            assert ("add shared_preload_libraries" in after) == (found.installed and not found.preloaded)
     assert (tmp_path / "lake" / "warehouse.duckdb").is_file()
 
 

@@ -1,75 +1,36 @@
 """The database restarting in the middle of a load leaves no partial date, and the retry succeeds.
 
-A real throwaway PostgreSQL cluster (initdb as user postgres on a free port, stopped and deleted afterwards),
-so the shared server is never disturbed; restarted for real with ``pg_ctl restart -m fast`` while the load's
+On each PostgreSQL flavour: a real throwaway cluster (``tests/flows/pgcluster.py``: initdb as user postgres on a
+free port, stopped and deleted afterwards; the TimescaleDB one preloads it), so the shared server is never disturbed; restarted for real with ``pg_ctl restart -m fast`` while the load's
 transaction is open.
 """
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from flows import steps
-from warehouse.migrate import migrate
+from warehouse.migrate import migrate, status
 from warehouse.read import WarehouseReader
 from warehouse.target import Target
-from tests.flows.conftest import SIM_DAY
-
-BINDIRS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.flows.conftest import PG_FLAVOURS, SIM_DAY, timescale_cluster
+from tests.flows.pgcluster import BINDIRS, Cluster, can_make_clusters
 
 
-class Cluster:
-    def __init__(self, bindir: str) -> None:
-        self.bindir, self.port = bindir, _free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="vntrack-pg-"))
-        shutil.chown(self.dir, "postgres", "postgres")
-        self.data = self.dir / "data"
-        self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
-        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-t", "120", "-o",
-                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as c:
-            c.execute("CREATE DATABASE vntrack")
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/vntrack"
-
-    def _pg(self, tool: str, *args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", f"{self.bindir}/{tool}", *args], check=True,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=180, cwd=self.dir)
-
-    def restart(self) -> None:
-        # -l: the new postmaster must not inherit our pipes (run() would wait for them to close)
-        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-m", "fast", "-w", "-t", "120",
-                 "restart")
-
-    def stop(self) -> None:
-        try:
-            self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture(name="cluster", scope="module")
-def fixture_cluster():
-    if os.geteuid() != 0 or not BINDIRS or not shutil.which("runuser"):
-        pytest.skip("needs root, runuser and a PostgreSQL server build (/usr/lib/postgresql/*/bin) for a "
-                    "throwaway cluster")
-    cluster = Cluster(BINDIRS[-1])
+@pytest.fixture(name="cluster", scope="module", params=PG_FLAVOURS)
+def fixture_cluster(request):
+    """A throwaway cluster per flavour: plain PostgreSQL, and PostgreSQL 15 preloading TimescaleDB."""
+    if request.param == "timescaledb":
+        cluster = timescale_cluster()
+    else:
+        why = can_make_clusters()
+        if why:
+            pytest.skip(f"a throwaway cluster {why}")
+        cluster = Cluster(BINDIRS[-1])
+    cluster.flavour = request.param
     yield cluster
     cluster.stop()
 
@@ -82,8 +43,9 @@ def _counts(target: Target) -> tuple[int, str]:
 
 def test_restart_mid_load_keeps_the_previous_copy_and_the_retry_succeeds(cluster, prepared):
     lake, infos = prepared["sim"]
-    target = Target("postgres", url=cluster.url)
+    target = Target("postgres", url=cluster.url, flavor=cluster.flavour)
     migrate(target)
+    assert status(target).flavor == cluster.flavour
     first = steps.load(lake, SIM_DAY, target, **infos[SIM_DAY])
     before = _counts(target)
     seen: list[str] = []
@@ -115,6 +77,7 @@ def test_rebuild_day_flow_retries_its_load_through_a_restart(cluster, sim_lake_c
     url = cluster.url.rsplit("/", 1)[0] + "/vntrack_flow"
     monkeypatch.setenv("VNTRACK_LAKE", str(sim_lake_copy))
     monkeypatch.setenv("VNTRACK_DATABASE_URL", url)
+    monkeypatch.setenv("VNTRACK_WAREHOUSE_FLAVOR", cluster.flavour)
     monkeypatch.setenv("VNTRACK_REPORTS_DIR", str(tmp_path / "reports"))
     real_load, attempts = steps.load, []
 
@@ -129,5 +92,6 @@ def test_rebuild_day_flow_retries_its_load_through_a_restart(cluster, sim_lake_c
     assert state.is_completed(), state
     assert len(attempts) == 2  # the first attempt died with the server; Prefect retried the task
     target = Target("postgres", url=url)
+    assert status(target).flavor == cluster.flavour
     rows = json.loads(WarehouseReader(target).days()["row_counts"][0])
     assert WarehouseReader(target).trades(SIM_DAY).height == rows["trades"] == state.result()["load"]["rows"]["trades"]

@@ -9,10 +9,12 @@ import threading
 from datetime import date
 
 import polars as pl
+import psycopg
 import pytest
 from polars.testing import assert_frame_equal
 
 from flows import steps
+from warehouse.flavor import offer
 from warehouse.load import conform, replace_day
 from warehouse.migrate import migrate, status
 from warehouse.read import WarehouseReader
@@ -40,13 +42,16 @@ def _queries(day: date, symbol: str):
 def test_migrations_are_versioned_idempotent_and_report_the_flavour(pg_factory, tmp_path):
     pg = Target("postgres", url=pg_factory())
     duck = Target("duckdb", path=tmp_path / "wh.duckdb")
-    for target, flavour in ((pg, "postgres"), (duck, "duckdb")):
+    with psycopg.connect(pg.url) as conn:
+        found = offer(conn)
+    for target, flavour in ((pg, "timescaledb" if found.timescaledb else "postgres"), (duck, "duckdb")):
         assert status(target).pending == ["0001_initial"]
         assert migrate(target) == ["0001_initial"]
         assert migrate(target) == []
         st = status(target)
         assert (st.flavor, st.applied, st.pending, st.days) == (flavour, ["0001_initial"], [], 0)
-    assert status(pg).timescale_available is False  # no TimescaleDB build on this machine (docs/operations.md §6)
+    st = status(pg)
+    assert (st.timescale_available, st.timescale_preloaded) == (found.installed, found.preloaded)
 
 
 def test_warehouse_tables_carry_the_curated_schemas():
@@ -57,14 +62,16 @@ def test_warehouse_tables_carry_the_curated_schemas():
 
 
 @pytest.mark.parametrize("which", ["simulated", "real"])
-def test_duckdb_and_postgres_give_the_same_answers(which, prepared, pg_factory, tmp_path):
+def test_duckdb_and_each_postgres_flavour_give_the_same_answers(which, prepared, pg_target, tmp_path):
+    """DuckDB vs plain PostgreSQL, and DuckDB vs TimescaleDB (hypertables, continuous aggregates): every query."""
     day, symbol = (SIM_DAY, "FPT") if which == "simulated" else (REAL_DAY, "HPG")
     lake, infos = prepared["sim" if which == "simulated" else "real"]
     info = infos[day]
-    pg, duck = Target("postgres", url=pg_factory()), Target("duckdb", path=tmp_path / "wh.duckdb")
+    pg, duck = pg_target(), Target("duckdb", path=tmp_path / "wh.duckdb")
     for target in (pg, duck):
         migrate(target)
         steps.load(lake, day, target, **info)
+    assert status(pg).flavor == pg.flavor
     a, b = WarehouseReader(pg), WarehouseReader(duck)
     trades = pl.read_parquet(lake / "curated" / f"date={day}" / "trades.parquet")
     assert a.trades(day).height == trades.height > 0
@@ -74,10 +81,15 @@ def test_duckdb_and_postgres_give_the_same_answers(which, prepared, pg_factory, 
     assert a.candles(day, symbol, "5m")["volume"].sum() == a.candles(day, symbol)["volume"].sum() > 0
 
 
-@pytest.mark.parametrize("kind", ["postgres", "duckdb"])
-def test_loading_a_date_twice_leaves_exactly_one_copy(kind, prepared, pg_factory, tmp_path):
-    target = Target("postgres", url=pg_factory()) if kind == "postgres" else Target("duckdb", path=tmp_path / "w.db")
+@pytest.mark.parametrize("kind", ["postgres", "timescaledb", "duckdb"])
+def test_loading_a_date_twice_leaves_exactly_one_copy(kind, prepared, request, tmp_path):
+    if kind == "duckdb":
+        target = Target("duckdb", path=tmp_path / "w.db")
+    else:
+        factory = request.getfixturevalue("ts_factory" if kind == "timescaledb" else "pg_factory")
+        target = Target("postgres", url=factory(), flavor=kind)
     migrate(target)
+    assert status(target).flavor == kind
     lake, infos = prepared["sim"]
     first = steps.load(lake, SIM_DAY, target, **infos[SIM_DAY])
     steps.load(lake, SIM_DAY, target, **infos[SIM_DAY])
@@ -89,8 +101,8 @@ def test_loading_a_date_twice_leaves_exactly_one_copy(kind, prepared, pg_factory
     assert json.loads(days["row_counts"][0])["trades"] == first.rows["trades"]
 
 
-def test_two_dates_loading_concurrently_do_not_interfere(prepared, pg_factory):
-    target = Target("postgres", url=pg_factory())
+def test_two_dates_loading_concurrently_do_not_interfere(prepared, pg_target):
+    target = pg_target()
     migrate(target)
     sim_lake_copy, infos = prepared["sim"]
     expected = {day: pl.read_parquet(sim_lake_copy / "curated" / f"date={day}" / "trades.parquet").height
@@ -137,17 +149,19 @@ def test_the_read_side_imports_without_prefect_or_great_expectations():
             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())
-    assert "flows" in loaded and not {"prefect", "great_expectations", "dask"} & loaded
+    assert "warehouse" in loaded and not {"prefect", "great_expectations", "dask", "flows"} & loaded
 
 
-def test_the_apps_history_reads_postgres_with_the_same_answers_as_the_lake(prepared, pg_factory):
-    """app.data.history over the PostgreSQL warehouse (VNTRACK_DATABASE_URL) == over the lake's curated files."""
+def test_the_apps_history_reads_each_postgres_flavour_with_the_same_answers_as_the_lake(prepared, pg_target):
+    """app.data.history over the PostgreSQL / TimescaleDB warehouse (VNTRACK_DATABASE_URL) == over the lake's
+    curated files."""
     from app.data.history import LakeHistory, PostgresHistory, open_history
 
     lake, infos = prepared["sim"]
-    url = pg_factory()
-    target = Target("postgres", url=url)
+    target = pg_target()
+    url = target.url
     migrate(target)
+    assert status(target).flavor == target.flavor
     steps.load(lake, SIM_DAY, target, **infos[SIM_DAY])
     pg, files = open_history(lake, url), LakeHistory(lake)
     assert isinstance(pg, PostgresHistory)

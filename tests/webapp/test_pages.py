@@ -219,8 +219,10 @@ def test_every_live_page_renders_the_snapshot(page, live_lake, monkeypatch):
     at = open_page(live_lake, page, monkeypatch)
     shown = texts(at)
     assert "Live snapshot" in shown
-    if page in ("foreign", "volume"):
-        assert "contract C3" in shown  # what the snapshot does not carry is said, not hidden
+    if page == "volume":
+        assert "contract C3" in shown  # what the snapshot does not carry (per-trade rows) is said, not hidden
+    if page == "foreign":
+        assert "contract C3" not in shown and "Speed and acceleration" in shown  # C3 carries foreign_flow
 
 
 def test_health_page_shows_capture_state_events_and_quarantine(live_lake, monkeypatch):
@@ -237,6 +239,8 @@ def test_health_page_shows_capture_state_events_and_quarantine(live_lake, monkey
 
 
 def test_replay_unfolds_the_day_in_the_live_pages(sim_lake, monkeypatch):
+    from replay.cursor import load_day_cursor
+
     at = open_page(sim_lake, "replay", monkeypatch)
     assert "No replay running" in texts(at)
     at.time_input(key="replay_start").set_value(__import__("datetime").time(10, 0))
@@ -248,8 +252,10 @@ def test_replay_unfolds_the_day_in_the_live_pages(sim_lake, monkeypatch):
     trades_so_far = int(metric(at, "Trades so far").replace(",", ""))
     all_trades = lake_io.read_curated(sim_lake, DAY, "trades")
     assert 0 < trades_so_far < all_trades.height
-    assert trades_so_far == all_trades.filter(pl.col("exch_time").dt.strftime("%H:%M:%S") <= shown.split("· ")[1][:8]
-                                              ).height
+    # the trades of the frames that had arrived while the exchange clock read at most the cursor (replay.cursor)
+    day = load_day_cursor(sim_lake, DAY)
+    arrived = day.frames.filter(day.clock.dt.strftime("%H:%M:%S") <= shown.split("· ")[1][:8]).select("session", "seq")
+    assert trades_so_far == all_trades.join(arrived, on=["session", "seq"], how="semi").height
     at.switch_page(PAGES["board"]).run()
     assert_clean(at)
     assert "Replay (phát lại) of 2026-07-22 at 10:00:0" in texts(at)

@@ -58,6 +58,10 @@ def status_command() -> None:
     print(f"warehouse: {st.target}")
     print(f"flavour:   {flavour}")
     if st.timescale_available is not None:
-        print(f"timescaledb extension available: {'yes' if st.timescale_available else 'no'}")
+        usable = st.timescale_available and st.timescale_preloaded
+        print(f"timescaledb extension installed: {'yes' if st.timescale_available else 'no'}; preloaded by the "
+              f"server: {'yes' if st.timescale_preloaded else 'no'}"
+              + ("" if usable or not st.timescale_available else
+                 " (add shared_preload_libraries = 'timescaledb' and restart it to use TimescaleDB)"))
     print(f"migrations applied: {', '.join(st.applied) or 'none'}; pending: {', '.join(st.pending) or 'none'}")
     print(f"trading dates loaded: {st.days}")

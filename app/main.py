@@ -19,6 +19,7 @@ st.navigation({
     "Days (các phiên)": [
         st.Page("pages/history.py", title="History (Lịch sử)", icon="🗂️"),
         st.Page("pages/replay.py", title="Replay (Phát lại)", icon="⏯️"),
+        st.Page("pages/experiments.py", title="Experiments (Thử nghiệm)", icon="🧪"),
     ],
     "Pipeline (hệ thống)": [
         st.Page("pages/health.py", title="Pipeline health (Tình trạng)", icon="🩺"),

@@ -6,9 +6,10 @@ the live snapshot's ``CURRENT.json`` every 20 ms; a frame's latency is ``publish
 its (session, seq) minus its ``recv_ns`` (stamped by capture at receipt). Frames received before the loop's
 first snapshot (its start-up: the process imports polars and catches up) are left out of the figures and counted.
 
-Baseline in the same run: the interval itself. A loop that published the instant a batch closed would show a
-latency uniform over [0, interval] (p50 = interval/2, p99 = 0.99 x interval); the ratios say how far the real loop
-is above that floor. CPU: user+system seconds of each child over the wall time of the run (= cores used).
+Baseline in the same run: the interval itself. A loop polling every interval that published the instant a batch
+closed would show a latency uniform over [0, interval] (p50 = interval/2, p99 = 0.99 x interval); the ratios say
+how far the real loop is from that. The loop wakes on new data (file-system events), so the interval is only its
+upper bound and ratios below 1 are the gain over a fixed poll. CPU: user+system seconds of each child over the wall time of the run (= cores used).
 
     python bench/pipeline.py [--speed 1 10] [--window 14:20-14:35] [--interval 1]
 """

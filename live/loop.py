@@ -1,8 +1,9 @@
 """``vntrack tail``: the micro-batch loop over one trading date (docs/architecture.md §5, contract C3).
 
-Every interval: read what is durable since the cursor (:mod:`live.source`), run one engine step
-(:func:`transforms.incremental.step`), commit parts + state + checkpoint (:mod:`live.store`), publish the
-snapshot (:func:`storage.live.publish`). Late data that would break arrival order, and batches that would restate emitted
+On new data (file-system events on ``lake/raw``), and at least every interval: read what is durable since the
+cursor (:mod:`live.source`), run one engine step (:func:`transforms.incremental.step`), commit parts + state +
+checkpoint (:mod:`live.store`), publish the snapshot (:func:`storage.live.publish`). Late data that would break
+arrival order, and batches that would restate emitted
 rows, trigger a rebuild: the whole day's durable frames in one step from a fresh state, which is exactly the
 batch run; the rebuild and its reason are kept in the checkpoint, the health snapshot and ``replay --verify``.
 """
@@ -24,7 +25,7 @@ from storage.events import read_events
 from storage import live as paths
 from storage.lake import events_day_dir, write_json
 from storage.live import SNAPSHOT_TABLES, next_version, publish
-from live.source import Cursor, Poll, advance, poll, read_all
+from live.source import Cursor, Poll, Waker, advance, poll, read_all
 from live.store import Checkpoint, LiveStore
 from transforms import schemas
 from transforms.incremental import ROW_TABLES, Restatement, initial_state, snapshot_tables, step
@@ -109,12 +110,16 @@ class TailLoop:
         return BatchResult(self.ck.batch, frames, rebuilt, self.batch_ms)
 
     def run(self, interval_s: float = 1.0, *, stop_when_idle_s: float | None = None,
-            max_batches: int | None = None, should_stop=lambda: False) -> None:
-        """Loop every ``interval_s`` until ``should_stop()``, ``max_batches`` batches with frames, or
-        ``stop_when_idle_s`` seconds without new frames and without open journals of the date."""
+            max_batches: int | None = None, should_stop=lambda: False, wake_on_data: bool = True) -> None:
+        """Loop until ``should_stop()``, ``max_batches`` batches with frames, or ``stop_when_idle_s`` seconds
+        without new frames and without open journals of the date.
+
+        A batch runs as soon as capture writes to ``lake/raw`` (``live.source.Waker``: file-system events), and at
+        the latest ``interval_s`` after the previous one; ``wake_on_data=False`` keeps the fixed interval."""
         self.start()
         done, idle_since = 0, time.monotonic()
         next_at = time.monotonic()
+        waker = Waker(self.lake) if wake_on_data else None
         try:
             while not should_stop():
                 r = self.run_once()
@@ -126,9 +131,14 @@ class TailLoop:
                 if stop_when_idle_s is not None and time.monotonic() - idle_since >= stop_when_idle_s:
                     break
                 next_at += interval_s
-                time.sleep(max(0.0, next_at - time.monotonic()))
+                if waker is not None and waker.wait(next_at - time.monotonic()):
+                    next_at = time.monotonic()  # woken by data: the upper bound counts from now
+                elif waker is None:
+                    time.sleep(max(0.0, next_at - time.monotonic()))
                 next_at = max(next_at, time.monotonic() - interval_s)
         finally:
+            if waker is not None:
+                waker.close()
             self._publish(stopped=True)
 
     # ---------------------------------------------------------------------------------------------- commit

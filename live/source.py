@@ -7,6 +7,7 @@ of a session are taken when ``seq > watermark[session]``; a row in both a segmen
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -129,3 +130,55 @@ def advance(cursor: Cursor, p: Poll) -> Cursor:
 
 def _newer(frame: pl.DataFrame, cursor: Cursor, session: str) -> pl.DataFrame:
     return frame.filter(pl.col("seq") > cursor.watermarks.get(session, 0))
+
+
+class Waker:
+    """Sleeps until capture makes something durable (a journal write or a sealed segment) or a timeout passes.
+
+    Watches ``lake/raw`` (journals in ``raw/_open``, segments in ``raw/date=D``) with file-system notifications
+    (``watchfiles``, inotify on Linux); changes made while the caller was busy are kept by the watcher and wake
+    the next wait at once, so no write is missed. Without ``lake/raw`` yet (capture never ran) it just sleeps.
+
+    Parameters
+    ----------
+    lake : lake root.
+    debounce_ms : once a change is seen, wait at most this long for the writes that follow it (one batch of a
+        journal is several writes), in milliseconds.
+    """
+
+    def __init__(self, lake: Path, *, debounce_ms: int = 20):
+        self.raw = Path(lake) / "raw"
+        self.debounce_ms = debounce_ms
+        self._notify = None
+        self._arm()  # before the caller's first read: a write after that read must wake the first wait
+
+    def _arm(self) -> bool:
+        if self._notify is None and self.raw.is_dir():
+            from watchfiles._rust_notify import RustNotify  # the engine of watchfiles.watch, with a per-call timeout
+
+            self._notify = RustNotify([str(self.raw)], False, False, 50, True, True)
+            return True
+        return False
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block up to ``timeout_s`` seconds; True when woken by a change under ``lake/raw`` (or when the watch
+        has just started, ``lake/raw`` having appeared: what was written before it is read at once)."""
+        if self._arm():
+            return True
+        if timeout_s <= 0:
+            return False
+        if self._notify is None:  # lake/raw does not exist yet: look for it every 0.1 s until the timeout
+            end = time.monotonic() + timeout_s
+            while time.monotonic() < end:
+                time.sleep(min(0.1, max(0.0, end - time.monotonic())))
+                if self._arm():
+                    return True
+            return False
+        got = self._notify.watch(self.debounce_ms, 2, max(1, int(timeout_s * 1000)), None)
+        return isinstance(got, set) and bool(got)
+
+    def close(self) -> None:
+        """Stop the watcher thread."""
+        if self._notify is not None:
+            self._notify.close()
+            self._notify = None

@@ -15,7 +15,10 @@ from pathlib import Path
 from reports.daily import build_report
 from storage import lake
 from storage.settings import Settings
-from transforms.pipeline import run_day
+from replay.parsed import load_parsed
+from transforms.classify import LEDGER_TABLE, classification_ledger
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
+from transforms.pipeline import run_parsed
 from transforms.schemas import CURATED
 
 
@@ -41,28 +44,37 @@ class DayBuild:
     corrupt_segments: tuple[str, ...] = ()
 
 
-def build_day(root: Path, day: date, *, futures_override: str | None = None) -> DayBuild:
+def build_day(root: Path, day: date, *, futures_override: str | None = None,
+              params: AnalyticsParams = DEFAULT_PARAMS, out: Path | None = None) -> DayBuild:
     """Run the analytics over the date's raw frames and write its curated tables and quarantine.
 
-    Writes every table of ``transforms.schemas.CURATED`` to ``lake/curated/date=D/`` as one whole set with its
-    manifest (``storage.lake.write_curated_day``: the previous set or the new one, never a mix) and the
-    quarantined frames to ``lake/quarantine/date=D/``. First removes what an interrupted run left
-    (``storage.lake.clean_stale``) and moves unreadable raw segments to the quarantine with an event
+    Writes every table of ``transforms.schemas.CURATED`` and the classification-accuracy ledger
+    (``transforms.classify``, table ``classification_ledger``) to ``<out>/curated/date=D/`` as one whole set with its
+    manifest (``storage.lake.write_curated_day``: the previous set or the new one, never a mix) and the quarantined
+    frames to ``<out>/quarantine/date=D/``. ``out`` defaults to the lake itself (the canonical tables); an
+    experiment passes its own root (``replay.experiment``) with its ``params``. First removes what an interrupted
+    run left (``storage.lake.clean_stale``) and moves unreadable raw segments to the quarantine with an event
     (:func:`check_raw`); the manifest's ``incomplete`` then names them (docs/reliability.md).
+
+    The frames are read through the lake's parsed layer (``replay.parsed.load_parsed``): parsed from raw and
+    written there on the first build for the date's current raw segments and parser, read back afterwards.
 
     Raises
     ------
     NoRawData : the lake has no readable raw segment for ``day`` (the message lists the dates it has).
     """
     corrupt = check_raw(root, day)
-    raw = lake.read_raw(root, day)
-    if raw.height == 0:
+    parsed, frames = load_parsed(root, day)  # the lake's parsed layer, (re)built from raw when stale
+    if frames == 0:
         raise NoRawData(day, root, lake.lake_dates(root))
-    tables = run_day(raw, day, futures_override=futures_override)
-    lake.write_quarantine(root, day, tables["quarantine"])
-    curated = lake.write_curated_day(root, day, {name: tables[name] for name in CURATED}, meta={
-        "frames": raw.height, "incomplete": [p.name for p in lake.quarantined_segments(root, day)]})
-    return DayBuild(day=day, frames=raw.height, quarantined=tables["quarantine"].height, curated=curated,
+    out = root if out is None else out
+    tables = run_parsed(parsed, day, futures_override=futures_override, params=params)
+    ledger = classification_ledger(tables["trades"], params=params.classification)
+    lake.write_quarantine(out, day, tables["quarantine"])
+    curated = lake.write_curated_day(out, day, {**{name: tables[name] for name in CURATED}, LEDGER_TABLE: ledger},
+                                     meta={"frames": frames,
+                                           "incomplete": [p.name for p in lake.quarantined_segments(root, day)]})
+    return DayBuild(day=day, frames=frames, quarantined=tables["quarantine"].height, curated=curated,
                     rows={name: t.height for name, t in tables.items()}, corrupt_segments=tuple(corrupt))
 
 

@@ -22,6 +22,7 @@ import jinja2
 
 from market.clock import SET_TIMEZONE
 from reports import charts, sections
+from reports.classification import classification
 from reports.inputs import Input, Runner, register_inputs
 from transforms import schemas
 
@@ -73,6 +74,7 @@ def build_report(lake: Path, day: dt.date, out_dir: Path) -> ReportPaths:
             sections.basis(q, inputs),
             sections.alerts(q, inputs),
             sections.quality(q, inputs, day),
+            classification(q, inputs),
         ]
     finally:
         con.close()

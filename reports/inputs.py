@@ -16,6 +16,7 @@ import polars as pl
 
 from storage.lake import curated_path, dq_results_path, quarantine_path, raw_day_dir, raw_segments
 from transforms import schemas
+from transforms.classify import LEDGER, LEDGER_TABLE
 
 RAW_COLUMNS = pl.Schema({"session": pl.String, "seq": pl.UInt64, "data_type": pl.String, "source": pl.String})
 
@@ -35,12 +36,14 @@ class Input:
 
 
 def register_inputs(con: duckdb.DuckDBPyConnection, lake: Path, day: dt.date) -> dict[str, Input]:
-    """One view per input: curated tables under their names, ``quarantine``, ``dq_results`` (validation
+    """One view per input: curated tables under their names (and ``classification_ledger``), ``quarantine``, ``dq_results`` (validation
     results, written by the daily rebuild) and ``raw``."""
     inputs = {}
     for table, schema in schemas.CURATED.items():
         path = curated_path(lake, day, table)
         inputs[table] = _register(con, table, [path] if _usable(path) else [], schema, path.name)
+    ledger = curated_path(lake, day, LEDGER_TABLE)
+    inputs[LEDGER_TABLE] = _register(con, LEDGER_TABLE, [ledger] if _usable(ledger) else [], LEDGER, ledger.name)
     qpath = quarantine_path(lake, day)
     inputs["quarantine"] = _register(
         con,

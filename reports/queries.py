@@ -395,54 +395,18 @@ _ORIGIN = """CASE
         ELSE r.source
     END"""
 
-#: Agreement of our aggressor side with the vendor's (BU -> buy, SD -> sell), over trades where the vendor gave
-#: one. Splits: all, rule, phase, origin (see ``_ORIGIN``), origin x rule, source (the raw ``source``).
-#: ``neutral`` = we said neutral (or nothing) while the vendor gave a side; agree + opposite + neutral = n.
-#: ``agree_pct`` = 100 * agree / n; ``agree_sided_pct`` = 100 * agree / (agree + opposite).
-AGREEMENT = f"""
-WITH t AS (
-    SELECT coalesce(tr.rule, '(null)') AS rule,
-           coalesce(tr.phase, '(null)') AS phase,
-           {_ORIGIN} AS origin,
-           coalesce(r.source, '(no raw frame)') AS source,
-           tr.aggressor_side,
-           CASE upper(trim(tr.vendor_side)) WHEN 'BU' THEN 'buy' WHEN 'SD' THEN 'sell' END AS vendor_aggressor
-    FROM trades AS tr
-    LEFT JOIN (SELECT DISTINCT session, seq, source FROM raw) AS r USING (session, seq)
-    WHERE upper(trim(tr.vendor_side)) IN ('BU', 'SD')
-),
-g AS (
-    SELECT CASE
-               WHEN grouping(origin) = 0 AND grouping(rule) = 0 THEN 'origin x rule'
-               WHEN grouping(rule) = 0 THEN 'rule'
-               WHEN grouping(phase) = 0 THEN 'phase'
-               WHEN grouping(origin) = 0 THEN 'origin'
-               WHEN grouping(source) = 0 THEN 'source'
-               ELSE 'all'
-           END AS split,
-           rule, phase, origin, source,
-           count(*) AS n,
-           count(*) FILTER (WHERE aggressor_side = vendor_aggressor) AS agree,
-           count(*) FILTER (WHERE aggressor_side IN ('buy', 'sell') AND aggressor_side <> vendor_aggressor)
-               AS opposite,
-           count(*) FILTER (WHERE aggressor_side IS NULL OR aggressor_side NOT IN ('buy', 'sell')) AS neutral
-    FROM t
-    GROUP BY GROUPING SETS ((), (rule), (phase), (origin), (origin, rule), (source))
-)
-SELECT split,
-       CASE split
-           WHEN 'rule' THEN rule WHEN 'phase' THEN phase WHEN 'origin' THEN origin WHEN 'source' THEN source
-           WHEN 'origin x rule' THEN origin || ' / ' || rule ELSE 'all trades'
-       END AS grp,
-       n, agree, opposite, neutral,
-       100.0 * agree / n AS agree_pct,
-       100.0 * agree / nullif(agree + opposite, 0) AS agree_sided_pct
-FROM g
-ORDER BY list_position(['all', 'rule', 'phase', 'origin', 'origin x rule', 'source'], split),
-         origin, source,
-         list_position(['quote', 'tick', 'auction', 'none'], rule) NULLS LAST,
-         list_position(['ato', 'continuous', 'atc', 'pt'], phase) NULLS LAST,
-         rule, phase
+#: The trades that carry a vendor aggressor flag, with the groups the report splits the agreement by (rule, phase,
+#: origin (see ``_ORIGIN``), source = the raw ``source``); ``transforms.classify.vendor_agreement`` counts them.
+AGREEMENT_ROWS = f"""
+SELECT coalesce(tr.rule, '(null)') AS rule,
+       coalesce(tr.phase, '(null)') AS phase,
+       {_ORIGIN} AS origin,
+       coalesce(r.source, '(no raw frame)') AS source,
+       tr.aggressor_side,
+       tr.vendor_side
+FROM trades AS tr
+LEFT JOIN (SELECT DISTINCT session, seq, source FROM raw) AS r USING (session, seq)
+WHERE tr.vendor_side IS NOT NULL
 """
 
 

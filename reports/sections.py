@@ -11,6 +11,7 @@ import polars as pl
 
 from reports import charts, queries
 from reports.inputs import Input, Runner
+from transforms.classify import vendor_agreement
 from reports.layout import (
     Col,
     Section,
@@ -360,6 +361,29 @@ def alerts(q: Runner, inputs: dict[str, Input]) -> Section:
     return s
 
 
+_AGREEMENT_SPLITS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("all", ()), ("rule", ("rule",)), ("phase", ("phase",)), ("origin", ("origin",)),
+    ("origin x rule", ("origin", "rule")), ("source", ("source",)))
+_ORDER = {"rule": ["quote", "tick", "auction", "none"], "phase": ["ato", "continuous", "atc", "plo", "pt"]}
+
+
+def _agreement(rows: pl.DataFrame) -> pl.DataFrame:
+    """Agreement with the vendor flag per split (``transforms.classify.vendor_agreement``, the measure the app
+    shows too): split, grp, n, agree, opposite, neutral, agree_pct, agree_sided_pct."""
+    parts = []
+    for split, by in _AGREEMENT_SPLITS:
+        g = vendor_agreement(rows, by)
+        if g.height == 0:
+            continue
+        if by:  # phases and rules in their natural order, the rest alphabetical
+            g = g.sort([pl.col(c).replace_strict(_ORDER[c], list(range(len(_ORDER[c]))), default=99)
+                        if c in _ORDER else pl.col(c) for c in by] + [pl.col(c) for c in by])
+        grp = pl.concat_str([pl.col(c) for c in by], separator=" / ") if by else pl.lit("all trades")
+        parts.append(g.select(pl.lit(split).alias("split"), grp.alias("grp"), "n", "agree", "opposite", "neutral",
+                              "agree_pct", "agree_sided_pct"))
+    return pl.concat(parts, how="vertical") if parts else pl.DataFrame()
+
+
 def quality(q: Runner, inputs: dict[str, Input], day: dt.date) -> Section:
     s = Section("quality", "Data quality (chất lượng dữ liệu)")
     raw, quarantine = inputs["raw"], inputs["quarantine"]
@@ -417,7 +441,7 @@ def quality(q: Runner, inputs: dict[str, Input], day: dt.date) -> Section:
         f"{cov['with_vendor_side']:,} of {cov['trades']:,} trades carry a vendor aggressor flag (BU/SD); the "
         f"others ({cov['without_vendor_side']:,}) say: {others}. BU = buy-initiated, SD = sell-initiated."
     )
-    agreement = q(queries.AGREEMENT)
+    agreement = _agreement(q(queries.AGREEMENT_ROWS))
     if not agreement.height:
         s.note("No trade carries a vendor aggressor flag: nothing to compare.", "empty")
         return s

@@ -68,7 +68,8 @@ def test_replay_of_a_missing_date_lists_the_lake_dates(imported):
     ("args", "message"),
     [
         (["replay", "--date", "20-07-2026x"], "is not a date: expected YYYY-MM-DD"),
-        (["replay"], "give exactly one of --date YYYY-MM-DD or --all"),
+        (["replay"], "give exactly one of --date YYYY-MM-DD, --from D1 --to D2, or --all"),
+        (["replay", "--from", "2026-02-01"], "give both --from and --to"),
         (["import", "/nonexistent/file.jsonl"], "not a file"),
     ],
 )

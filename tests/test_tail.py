@@ -104,6 +104,28 @@ def test_sessions_restart_late_segment_and_quarantine(lake):
     assert "EQUAL" in result.stdout and "rebuilt the day from raw" in result.stdout
 
 
+def test_the_loop_wakes_on_new_data_not_on_its_interval(lake):
+    """With a 600 s interval, a batch still runs right after capture writes: the loop waits on file-system events
+    of lake/raw, the interval only bounds the wait."""
+    import threading
+
+    frames = as_session(sim_slice(40_000, 1_000), S1)
+    cap = CaptureLike(lake, DAY, S1)
+    cap.write(frames.head(500))  # lake/raw exists before the loop starts, as with capture running
+    loop = TailLoop(lake, DAY)
+    runner = threading.Thread(target=loop.run, kwargs={"interval_s": 600.0, "max_batches": 2}, daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 60
+    while loop.state.frames_total < 500 if hasattr(loop, "state") else True:
+        assert time.monotonic() < deadline, "the first batch never ran"
+        time.sleep(0.05)
+    cap.write(frames.slice(500))  # the second batch: only a wake-up on this write can run it within 600 s
+    runner.join(timeout=60)
+    assert not runner.is_alive(), "the loop slept through new data"
+    assert loop.state.frames_total == 1_000
+    cap.close()
+
+
 def read_raw_with_journal(lake: Path) -> pl.DataFrame:
     """Sealed segments + open journals of DAY, deduplicated: what the loop has been able to consume."""
     journals = [pl.from_arrow(read_journal(p).table) for p in open_journals(lake)]

@@ -7,13 +7,14 @@ import polars as pl
 
 from transforms import schemas
 from market.calendar import front_month
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.windows import arrival_key, arrival_order
 
 SPOT_INDEX = "VN30"
 
 
 def basis(trades: pl.DataFrame, indices: pl.DataFrame, *, futures_override: str | None = None,
-          ranks: dict[str, int] | None = None) -> pl.DataFrame:
+          ranks: dict[str, int] | None = None, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame:
     """Basis per VN30F trade.
 
     Parameters
@@ -21,6 +22,7 @@ def basis(trades: pl.DataFrame, indices: pl.DataFrame, *, futures_override: str 
     trades : classified trades (``TRADES``); only symbols starting ``VN30F`` with phase != pt are used.
     indices : ``INDICES`` rows; the spot is the latest VN30 value that arrived strictly before the trade.
     futures_override : front-month contract replacing the third-Thursday resolver (``VNTRACK_FUTURES_OVERRIDE``).
+    params : ``params.basis.front_month``, when set, wins over ``futures_override``.
 
     Returns
     -------
@@ -33,7 +35,8 @@ def basis(trades: pl.DataFrame, indices: pl.DataFrame, *, futures_override: str 
         return schemas.empty(schemas.BASIS)
     ranks = ranks or arrival_order(fut, spot)
     spot = spot.select(arrival_key(ranks), pl.col("value").alias("spot")).sort("_arr")
-    fronts = {d: front_month(d, futures_override) for d in fut.get_column("trading_date").unique().to_list()}
+    override = params.basis.front_month or futures_override
+    fronts = {d: front_month(d, override) for d in fut.get_column("trading_date").unique().to_list()}
     out = (
         fut.with_columns(arrival_key(ranks))
         .sort("_arr")

@@ -14,14 +14,14 @@ from transforms import schemas
 
 from market import rules as market
 from market.reference_data import UNKNOWN_SECTOR, sectors
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.windows import StreamIndex, arrival_key, arrival_order, effective_time
 
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")
-SPEED_WINDOW_S = 300
-ACCEL_LAG_S = 60
 
 
-def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None) -> pl.DataFrame:
+def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None,
+                 params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame:
     """Per-frame foreign flow.
 
     Parameters
@@ -29,12 +29,13 @@ def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None
     foreign_room : parsed R frames (``transforms.schemas.FOREIGN_ROOM``): cumulative buy_vol/sell_vol Int64
         shares, buy_val/sell_val Float64 VND, total_room/current_room Int64 shares.
     ranks : capture-session ranks (:func:`transforms.windows.arrival_order`).
+    params : ``params.foreign``: the speed window and the acceleration lag (default 300 s and 60 s).
 
     Returns
     -------
     ``transforms.schemas.FOREIGN_FLOW`` in arrival order: levels, non-negative deltas, net (buy - sell) in shares
-    and VND, running net, speed (net shares/minute over the trailing 5 min of exchange time), acceleration
-    (speed now - speed 60 s earlier), room used (fraction) and the correction flag.
+    and VND, running net, speed (net shares/minute over the trailing speed window of exchange time), acceleration
+    (speed now - speed ``accel_lag_s`` earlier), room used (fraction) and the correction flag.
     """
     if foreign_room.height == 0:
         return schemas.empty(schemas.FOREIGN_FLOW)
@@ -66,8 +67,9 @@ def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None
     )
     idx = StreamIndex(f, "symbol")
     net = f.get_column("net_vol").to_numpy()
-    speed = idx.window_sum(net, SPEED_WINDOW_S) / 5
-    earlier = idx.window_sum(net, SPEED_WINDOW_S + ACCEL_LAG_S, ACCEL_LAG_S) / 5
+    window_s, lag_s = params.foreign.speed_window_s, params.foreign.accel_lag_s
+    speed = idx.window_sum(net, window_s) / (window_s / 60)
+    earlier = idx.window_sum(net, window_s + lag_s, lag_s) / (window_s / 60)
     room, total = pl.col("current_room"), pl.col("total_room")
     return (
         f.with_columns(

@@ -15,11 +15,17 @@ import json
 import re
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from transforms import schemas
+from transforms.envelope import gather_content, scan_envelopes, split_content
 
-__all__ = ["parse_frames", "wire_fields"]
+__all__ = ["PARSER_VERSION", "parse_frames", "wire_fields"]
+
+PARSER_VERSION = "2"
+"""Bump on any change of what ``parse_frames`` returns: the lake's parsed layer (replay/parsed.py) is rebuilt
+when it changes (its key also covers these modules' source and the Polars version, so a forgotten bump is caught)."""
 
 _CHUNK = 8192  # rows per retry chunk once a bulk decode has failed
 _ENVELOPE = {"DataType": pl.String, "Content": pl.String}
@@ -91,6 +97,15 @@ def _decode(texts: pl.Series, schema: dict[str, pl.DataType]) -> tuple[pl.DataFr
     return pl.concat(parts, how="vertical").rechunk(), bad
 
 
+def _read_buffer(buf: bytes, n: int, schema: dict[str, pl.DataType]) -> pl.DataFrame | None:
+    """One NDJSON decode of ``n`` newline-terminated texts; None if any of them fails."""
+    try:
+        out = pl.read_ndjson(buf, schema=schema)
+    except Exception:  # noqa: BLE001 - any decode failure: the caller takes the general path
+        return None
+    return out if out.height == n else None
+
+
 def _one_line(col: pl.Expr) -> pl.Expr:
     # A raw newline is only legal between JSON tokens, where a space means the same.
     return pl.when(col.str.contains("[\r\n]")).then(col.str.replace_all("[\r\n]", " ")).otherwise(col)
@@ -143,14 +158,45 @@ def _content_reason(content: str, wire_types: dict[str, pl.DataType]) -> str:
 
 
 def _rejecter(sink: list[pl.DataFrame]):
-    """A function that appends rows (raw columns + a reason, given as an expression or one string per row)."""
+    """A function that records rejected frames as (``_i``, reason given as an expression or one string per row).
+
+    Only the frame position travels; the raw columns are gathered once at the end (``_quarantine``).
+    """
 
     def reject(rows: pl.DataFrame, reason: pl.Expr | list[str]) -> None:
         if rows.height:
             reason_col = pl.Series("reason", reason, dtype=pl.String) if isinstance(reason, list) else reason.alias("reason")
-            sink.append(rows.with_columns(reason_col).select("_i", "session", "seq", "recv_ns", "data_type", "payload", "reason"))
+            sink.append(rows.select(pl.col("_i"), reason_col))
 
     return reject
+
+
+def _quarantine(frames: pl.DataFrame, rejected: list[pl.DataFrame]) -> pl.DataFrame:
+    if not rejected:
+        return schemas.empty(schemas.QUARANTINE)
+    q = pl.concat(rejected, how="vertical").sort("_i")
+    raw = frames.select("session", "seq", "recv_ns", "data_type", "payload")[q.get_column("_i")]
+    return raw.with_columns(q.get_column("reason")).select(list(schemas.QUARANTINE)).cast(dict(schemas.QUARANTINE))
+
+
+def _general_envelope(frames: pl.DataFrame, reject) -> pl.DataFrame:
+    """The general envelope path (frames the scanner did not handle): bulk NDJSON, bisect to find bad frames.
+
+    Returns the frames with a supported, present DataType and Content, with ``_dt``, ``_channel``, ``_content``.
+    """
+    payloads = frames.select(_one_line(pl.col("payload").fill_null(""))).to_series()
+    env, bad = _decode(payloads, _ENVELOPE)
+    frames = frames.with_columns(env.get_column("DataType").alias("_dt"), env.get_column("Content").alias("_content"))
+    if bad:
+        bad_rows = frames[bad]
+        reject(bad_rows, [_envelope_reason(p) for p in bad_rows.get_column("payload").to_list()])
+        frames = frames.filter(~pl.col("_i").is_in(bad_rows.get_column("_i").implode()))
+    frames = frames.with_columns(pl.col("_dt").str.strip_chars().str.to_uppercase().alias("_channel"))
+    reject(frames.filter(pl.col("_dt").is_null()), pl.lit("envelope: no DataType"))
+    reject(frames.filter(pl.col("_dt").is_not_null() & pl.col("_content").is_null()), pl.lit("envelope: no Content"))
+    unsupported = frames.filter(pl.col("_content").is_not_null() & ~pl.col("_channel").is_in(list(schemas.PARSED)))
+    reject(unsupported, pl.concat_str(pl.lit("unsupported DataType '"), pl.col("_dt"), pl.lit("'")))
+    return frames.filter(pl.col("_content").is_not_null() & pl.col("_channel").is_in(list(schemas.PARSED)))
 
 
 def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[str, pl.DataFrame]:
@@ -172,60 +218,69 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
 
     Notes
     -----
-    Never raises on data (docs/analytics.md §1 gives each quarantine reason). References: docs/ssi-wire.md §1.3, §2.
+    Never raises on data (docs/analytics.md §1 gives each quarantine reason). The envelope of frames of the plain
+    shape is taken apart by the compiled scanner (``transforms.envelope``); every other frame goes through the
+    general path, so a frame's table or quarantine reason does not depend on which path read it. Each channel's
+    Content is decoded by one NDJSON call with an explicit schema. References: docs/ssi-wire.md §1.3, §2.
     """
-    frames = raw.sort("session", "seq", maintain_order=True).with_row_index("_i")
+    order = raw.select(pl.arg_sort_by("session", "seq", maintain_order=True)).to_series().to_numpy()
+    in_order = bool((order == np.arange(order.size)).all())  # read_raw's order: no copy of the payloads
+    frames = (raw if in_order else raw[order]).with_row_index("_i")
     quarantine: list[pl.DataFrame] = []
-
     reject = _rejecter(quarantine)
 
-    # Layer 2: the Broadcast argument {"DataType", "Content"}.
-    payloads = frames.select(_one_line(pl.col("payload").fill_null(""))).to_series()
-    env, bad = _decode(payloads, _ENVELOPE)
-    frames = frames.with_columns(env.get_column("DataType").alias("_dt"), env.get_column("Content").alias("_content"))
-    if bad:
-        bad_rows = frames[bad]
-        reject(bad_rows, [_envelope_reason(p) for p in bad_rows.get_column("payload").to_list()])
-        frames = frames.filter(~pl.col("_i").is_in(bad_rows.get_column("_i").implode()))
-    frames = frames.with_columns(pl.col("_dt").str.strip_chars().str.to_uppercase().alias("_channel"))
-    reject(frames.filter(pl.col("_dt").is_null()), pl.lit("envelope: no DataType"))
-    reject(frames.filter(pl.col("_dt").is_not_null() & pl.col("_content").is_null()), pl.lit("envelope: no Content"))
-    unsupported = frames.filter(pl.col("_content").is_not_null() & ~pl.col("_channel").is_in(list(schemas.PARSED)))
-    reject(unsupported, pl.concat_str(pl.lit("unsupported DataType '"), pl.col("_dt"), pl.lit("'")))
-    frames = frames.filter(pl.col("_content").is_not_null() & pl.col("_channel").is_in(list(schemas.PARSED)))
+    # Layer 2: the Broadcast argument {"DataType", "Content"}: the scanner first, the general path for the rest.
+    channels = list(schemas.PARSED)
+    scan = scan_envelopes(frames.get_column("payload"), channels)
+    handled = scan.code >= 0
+    keys = frames.select("_i", "session", "seq", "recv_ns")
+    general = (
+        _general_envelope(frames.filter(pl.Series(~handled)), reject)
+        .select("_i", "session", "seq", "recv_ns", "_channel", "_content")
+        if not handled.all()
+        else None
+    )
 
     out: dict[str, pl.DataFrame] = {}
-    for channel, (name, schema) in schemas.PARSED.items():
-        rows = frames.filter(pl.col("_channel") == channel)
-        if rows.height == 0:  # a micro-batch often lacks channels: skip the dozen no-op steps
+    for k, (channel, (name, schema)) in enumerate(schemas.PARSED.items()):
+        idx = np.flatnonzero(scan.code == k)
+        slow = general.filter(pl.col("_channel") == channel).drop("_channel") if general is not None else None
+        if slow is not None and slow.height == 0:
+            slow = None
+        if idx.size == 0 and slow is None:  # a micro-batch often lacks channels: skip the dozen no-op steps
             out[name] = schemas.empty(schema)
             continue
-        table, rejected = _parse_channel(rows, channel, schema, trading_date)
-        out[name] = table
-        quarantine.extend(rejected)
+        buf, has_nan = gather_content(scan, idx)
+        rows = keys[idx]
+        if slow is not None or has_nan:  # mixed paths or NaN to rewrite: the general layer-3 path over texts
+            rows = rows.with_columns(split_content(buf))
+            if slow is not None:
+                rows = pl.concat([rows, slow], how="vertical").sort("_i")
+            buf = None
+        out[name] = _parse_channel(rows, channel, schema, trading_date, reject, buf)
 
-    q = pl.concat(quarantine, how="vertical") if quarantine else None
-    out["quarantine"] = (
-        q.sort("_i").drop("_i").select(list(schemas.QUARANTINE)).cast(dict(schemas.QUARANTINE))
-        if q is not None
-        else schemas.empty(schemas.QUARANTINE)
-    )
+    out["quarantine"] = _quarantine(frames, quarantine)
     return out
 
 
 def _parse_channel(
-    rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None
-) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None, reject, buf: bytes | None
+) -> pl.DataFrame:
+    """Layer 3 of one channel. ``buf``: the rows' Content newline-joined by the scanner (no NaN), else None and
+    the rows carry ``_content``."""
     fields = wire_fields(schema)
     wire_types = {w: (pl.Float64 if schema[c] in _INT else schema[c]) for w, c in fields.items()}
     time_fields = {"TradingDate": pl.String, "Time": pl.String, "TradingTime": pl.String}
     decode_schema = {**wire_types, **time_fields}
     numeric = [w for w, t in wire_types.items() if t.is_numeric()]
-    rejected: list[pl.DataFrame] = []
-    reject = _rejecter(rejected)
-
-    content = rows.select(_nan_to_null(_one_line(pl.col("_content")), numeric)).to_series()
-    decoded, bad = _decode(content, decode_schema)
+    decoded = _read_buffer(buf, rows.height, decode_schema) if buf is not None else None
+    if decoded is not None:
+        bad = []
+    else:
+        if buf is not None:  # some Content is bad: the general path finds which and why
+            rows = rows.with_columns(split_content(buf))
+        content = rows.select(_nan_to_null(_one_line(pl.col("_content")), numeric)).to_series()
+        decoded, bad = _decode(content, decode_schema)
     rows = pl.concat([rows, decoded], how="horizontal")
     if bad:
         bad_rows = rows[bad]
@@ -266,6 +321,5 @@ def _parse_channel(
         if schema[col] in _INT:
             expr = expr.round(0).cast(pl.Int64)
         columns.append(expr.alias(col))
-    table = rows.select(columns).cast(dict(schema))
-    return table, rejected
+    return rows.select(columns).cast(dict(schema))
 

@@ -7,7 +7,6 @@ book, the tick rule. SSI's own ``Side`` is kept as ``vendor_side``.
 
 from __future__ import annotations
 
-from datetime import time
 from typing import NamedTuple
 
 import polars as pl
@@ -16,6 +15,8 @@ from transforms import schemas
 
 from market import rules as market
 from market.reference_data import listed_exchanges
+from transforms.classify import classify_trades
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.windows import arrival_key, arrival_order
 
 _COMMON = [
@@ -115,8 +116,10 @@ def resolve_exchange_expr(symbol: pl.Expr, exchange: pl.Expr, market_id: pl.Expr
     return pl.coalesce(normalize_exchange_expr(exchange), normalize_exchange_expr(market_id), from_list, futures)
 
 
-def phase_expr() -> pl.Expr:
-    """Session phase from exchange, TradingSession and time of day (docs/analytics.md §3; docs/market.md §2)."""
+def phase_expr(params: AnalyticsParams = DEFAULT_PARAMS) -> pl.Expr:
+    """Session phase from exchange, TradingSession and time of day (docs/analytics.md §3; docs/market.md §2);
+    the boundaries are ``params.phases``."""
+    ato_end, atc_start = params.phases.ato_end, params.phases.atc_start
     s = pl.col("trading_session").str.strip_chars().str.to_uppercase()
     e = pl.col("exchange")
     hms = pl.col("exch_time").dt.time()
@@ -124,11 +127,11 @@ def phase_expr() -> pl.Expr:
         pl.when(s == "PT").then(pl.lit("pt"))
         .when(s == "ATO").then(pl.lit("ato"))
         .when(s == "ATC").then(pl.lit("atc"))
-        .when(e == market.DERIVATIVES).then(pl.when(hms >= time(14, 30)).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
+        .when(e == market.DERIVATIVES).then(pl.when(hms >= atc_start).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
         .when(e == "UPCOM").then(pl.lit("continuous"))
-        .when(e == "HNX").then(pl.when(hms >= time(14, 30)).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
-        .when(hms <= time(9, 15)).then(pl.lit("ato"))
-        .when(hms >= time(14, 30)).then(pl.lit("atc"))
+        .when(e == "HNX").then(pl.when(hms >= atc_start).then(pl.lit("atc")).otherwise(pl.lit("continuous")))
+        .when(hms <= ato_end).then(pl.lit("ato"))
+        .when(hms >= atc_start).then(pl.lit("atc"))
         .otherwise(pl.lit("continuous"))
     )
 
@@ -153,7 +156,7 @@ def merge_sources(earlier: dict[str, str] | None, batch: dict[str, str]) -> dict
 
 
 def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None = None,
-                 context: TradeContext | None = None) -> pl.DataFrame:
+                 context: TradeContext | None = None, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame:
     """All trades of the day, classified.
 
     Parameters
@@ -162,6 +165,7 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
         books), each in arrival order.
     ranks : capture-session ranks shared with the other tables (:func:`transforms.windows.arrival_order`).
     context : what earlier frames of the day left (:class:`TradeContext`); None at the start of the day.
+    params : the analytics parameters (``phases``, ``classification``); the default is docs/analytics.md §3.
 
     Returns
     -------
@@ -186,12 +190,12 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
             market.round_half_up_expr(
                 pl.col("price") * pl.col("volume").cast(pl.Float64) * market.multiplier_expr(pl.col("symbol"), pl.col("exchange"))
             ).alias("value_vnd"),
-            phase_expr().alias("phase"),
+            phase_expr(params).alias("phase"),
         )
     )
     trades = _attach_book(trades, parsed, ranks, context.books)
     trades = _attach_tick_reference(trades, context.tick)
-    return _classify(trades).select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
+    return _classify(trades, params).select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
 
 
 def _attach_book(trades: pl.DataFrame, parsed: dict[str, pl.DataFrame], ranks: dict[str, int],
@@ -233,7 +237,9 @@ def _attach_tick_reference(trades: pl.DataFrame, earlier: pl.DataFrame | None = 
                        maintain_order="left")
 
 
-def _classify(trades: pl.DataFrame) -> pl.DataFrame:
+def _classify(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame:
+    if params.classification != DEFAULT_PARAMS.classification:
+        return classify_trades(trades, params.classification)
     bid, ask, price = pl.col("_bid").fill_null(0.0), pl.col("_ask").fill_null(0.0), pl.col("price")
     usable = pl.col("_has_book").fill_null(False) & ((bid > 0) | (ask > 0))
     ref = pl.col("_tick_ref")

@@ -12,7 +12,7 @@ from vntrack.commands.demo import demo_command
 from vntrack.commands.feed import feed_command
 from vntrack.commands.flows import backfill_command, rebuild_command, reconcile_command, serve_command
 from vntrack.commands.lake import import_command
-from vntrack.commands.replay import replay_command
+from vntrack.commands.replay import compare_command, replay_command
 from vntrack.commands.simulate import simulate_command
 from vntrack.commands.tail import tail_command
 from vntrack.commands.warehouse import db_app
@@ -21,6 +21,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   pretty_exceptions_show_locals=False, help="VN Stock Tracker: record and replay the SSI feed.")
 app.command("import")(import_command)
 app.command("replay")(replay_command)
+app.command("compare")(compare_command)
 app.command("simulate")(simulate_command)
 app.command("feed")(feed_command)
 app.command("capture")(capture_command)

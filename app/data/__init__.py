@@ -233,3 +233,69 @@ def flow_runs(limit: int = 20) -> pl.DataFrame | None:
     """Last flow runs from Prefect's API; None when ``PREFECT_API_URL`` is unset. Cached 10 s."""
     url = _health.prefect_api_url()
     return None if url is None else _flow_runs(url, limit)
+
+
+# ------------------------------------------------------------------------------------------ experiments (issue 12)
+
+
+def _ledger_signature(root: Path) -> tuple:
+    files = sorted((root / "curated").glob("date=*/classification_ledger.parquet")) if (root / "curated").is_dir() \
+        else []
+    return tuple((str(p), p.stat().st_mtime_ns) for p in files)
+
+
+@st.cache_data(max_entries=8, ttl="10m", show_spinner=False)
+def _ledger(lake_root: str, experiment: str, signature: tuple) -> pl.DataFrame:
+    from transforms.classify import pool_ledgers
+
+    frames = [pl.read_parquet(p) for p, _ in signature]
+    if not frames:
+        return pl.DataFrame()
+    per_day = pl.concat(frames, how="vertical")
+    return pl.concat([pool_ledgers(per_day), per_day], how="vertical")
+
+
+def classification_ledger(experiment: str = "curated") -> pl.DataFrame:
+    """The classification-accuracy ledgers of every day of ``experiment`` (``curated`` = the canonical tables):
+    the pooled rows (``trading_date`` null) first, then each day's (``transforms.classify.LEDGER``)."""
+    from replay.experiment import table_root
+
+    root = table_root(lake(), experiment)
+    return _ledger(str(lake()), experiment, _ledger_signature(root))
+
+
+def experiments() -> list[str]:
+    """``curated`` and the lake's experiments."""
+    from replay.experiment import CANONICAL, list_experiments
+
+    return [CANONICAL, *list_experiments(lake())]
+
+
+def experiment_manifest(name: str) -> dict:
+    """An experiment's manifest (parameters, digest, code version, days)."""
+    from replay.experiment import read_manifest
+
+    return read_manifest(lake(), name)
+
+
+def experiment_days(name: str) -> list[date]:
+    """Days with curated tables in ``name``."""
+    from replay.experiment import experiment_days as _days
+
+    return _days(lake(), name)
+
+
+@st.cache_data(max_entries=8, ttl="10m", show_spinner=False)
+def _comparison(lake_root: str, a: str, b: str, day: date, stamp: tuple):
+    from replay.compare import compare, sections
+
+    return [(t, s, df) for t, s, df in sections(compare(Path(lake_root), a, b, [day]))]
+
+
+def comparison(a: str, b: str, day: date) -> list[tuple[str, str, pl.DataFrame]]:
+    """``vntrack compare A B --date D`` as (title, sentence, frame) parts (``replay.compare.sections``)."""
+    from replay.experiment import table_root
+
+    stamp = tuple((table_root(lake(), n) / "curated" / f"date={day:%Y-%m-%d}" / "trades.parquet").stat().st_mtime_ns
+                  for n in (a, b))
+    return _comparison(str(lake()), a, b, day, stamp)

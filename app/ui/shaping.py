@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from market.calendar import futures_expiry
+from transforms import classify
 
 PHASE_LABELS = {"ato": "ATO (mở cửa)", "continuous": "Continuous (liên tục)", "atc": "ATC (đóng cửa)",
                 "pt": "Put-through (thỏa thuận)", "total": "Total (tổng)"}
@@ -90,20 +91,17 @@ def per_symbol_sides(stats: pl.DataFrame, phase: str) -> pl.DataFrame:
 
 
 def vendor_agreement(trades: pl.DataFrame) -> pl.DataFrame:
-    """Agreement of our aggressor side with SSI's own ``Side`` (BU = buy, SD = sell), per phase and overall.
+    """Agreement of our aggressor side with the vendor's flag (SSI ``Side`` BU = buy, SD = sell), per phase and
+    overall, as ``transforms.classify.vendor_agreement`` computes it for the report too.
 
-    Only trades that carry a BU/SD flag are compared. Returns phase, compared (trades), agree (trades),
-    agree_pct, ours_neutral (trades we called neutral that SSI flagged), rows ``total`` last.
+    Returns phase, compared (trades), agree (trades), agree_pct, ours_neutral (trades we called neutral that the
+    vendor flagged), rows ``total`` last; no row when nothing is flagged.
     """
-    t = trades.filter(pl.col("vendor_side").is_in(["BU", "SD"])).with_columns(
-        pl.col("vendor_side").replace_strict({"BU": "buy", "SD": "sell"}, return_dtype=pl.String).alias("_vendor"))
-    agg = [pl.len().alias("compared"), (pl.col("aggressor_side") == pl.col("_vendor")).sum().alias("agree"),
-           (pl.col("aggressor_side") == "neutral").sum().alias("ours_neutral")]
-    by_phase = t.group_by("phase").agg(agg).sort("phase")
-    total = t.select(agg).with_columns(pl.lit("total").alias("phase"))
+    by_phase = classify.vendor_agreement(trades, ("phase",))
+    total = classify.vendor_agreement(trades).with_columns(pl.lit("total").alias("phase"))
     out = pl.concat([by_phase, total.select(by_phase.columns)], how="vertical_relaxed")
-    return out.with_columns((pl.col("agree") / pl.col("compared") * 100).alias("agree_pct")).select(
-        "phase", "compared", "agree", "agree_pct", "ours_neutral")
+    return out.select("phase", pl.col("n").alias("compared"), "agree", "agree_pct",
+                      pl.col("neutral").alias("ours_neutral"))
 
 
 # ------------------------------------------------------------------------------------------------ derivatives

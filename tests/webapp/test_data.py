@@ -194,6 +194,23 @@ def test_vendor_agreement_counts_every_flagged_trade(sim_lake):
     assert agree.filter(pl.col("phase") != "total")["compared"].sum() == flagged.height
 
 
+def test_the_report_and_the_app_show_one_vendor_agreement(sim_lake):
+    """Both read transforms.classify.vendor_agreement: same counts, whatever the flag's case or padding."""
+    from reports.sections import _agreement
+
+    trades = lake_io.read_curated(sim_lake, DAY, "trades")
+    flagged = pl.col("vendor_side").is_in(["BU", "SD"])
+    messy = trades.with_columns(pl.when(flagged & (pl.col("seq") % 2 == 0))
+                                .then(pl.concat_str(pl.lit(" "), pl.col("vendor_side").str.to_lowercase()))
+                                .otherwise(pl.col("vendor_side")).alias("vendor_side"))
+    rows = messy.with_columns(pl.lit("quote").alias("rule"), pl.lit("-").alias("origin"), pl.lit("-").alias("source"))
+    report = _agreement(rows).filter(pl.col("split") == "all").row(0, named=True)
+    app = shaping.vendor_agreement(messy).filter(pl.col("phase") == "total").row(0, named=True)
+    clean = shaping.vendor_agreement(trades).filter(pl.col("phase") == "total").row(0, named=True)
+    assert report["n"] == app["compared"] == clean["compared"] == trades.filter(flagged).height > 0
+    assert report["agree"] == app["agree"] == clean["agree"]
+
+
 def test_phase_totals_add_up_to_the_day(sim_lake):
     stats = lake_io.read_curated(sim_lake, DAY, "session_stats")
     phases = shaping.phase_totals(stats)

@@ -18,6 +18,7 @@ PAGES = {
     "board": "pages/board.py", "foreign": "pages/foreign.py", "volume": "pages/volume.py",
     "derivatives": "pages/derivatives.py", "indices": "pages/indices.py", "alerts": "pages/alerts.py",
     "history": "pages/history.py", "replay": "pages/replay.py", "health": "pages/health.py",
+    "experiments": "pages/experiments.py",
 }
 
 

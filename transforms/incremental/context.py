@@ -23,15 +23,19 @@ from __future__ import annotations
 import polars as pl
 
 from transforms import schemas
-from transforms.alerts import SPIKE_WINDOW_S
 from transforms.basis import SPOT_INDEX
-from transforms.foreign import ACCEL_LAG_S, SPEED_WINDOW_S
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.trades import REPEAT_KEY, tick_references
 from transforms.windows import arrival_key, effective_time
 
 REPEAT_HORIZON_S = 1200
 """X-TRADE repeat keys are kept this long (exchange time) behind the symbol's latest X-TRADE frame."""
-FLOW_REACH_S = SPEED_WINDOW_S + ACCEL_LAG_S
+
+
+def flow_reach_s(params: AnalyticsParams = DEFAULT_PARAMS) -> int:
+    """How far back (s of exchange time) the foreign speed, acceleration and FOREIGN_ACCELERATION look."""
+    return max(params.foreign.speed_window_s + params.foreign.accel_lag_s,
+               params.alerts.foreign_acceleration.window_s)
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")
 _BOOK = ["session", "seq", "symbol", "bid_price_1", "ask_price_1"]
 
@@ -100,12 +104,13 @@ def tick_context(earlier: pl.DataFrame | None, trades: pl.DataFrame) -> pl.DataF
     )
 
 
-def trade_window(trades: pl.DataFrame) -> pl.DataFrame | None:
-    """Trades (context + new, arrival order) with ``t_eff > T - SPIKE_WINDOW_S`` per symbol."""
+def trade_window(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame | None:
+    """Trades (context + new, arrival order) with ``t_eff > T - W`` per symbol, W the VOLUME_SPIKE window
+    (``params.alerts.volume_spike.window_s``, default 1200 s)."""
     if trades.height == 0:
         return None
     teff = effective_time("symbol")
-    return trades.filter(teff > teff.max().over("symbol") - SPIKE_WINDOW_S)
+    return trades.filter(teff > teff.max().over("symbol") - params.alerts.volume_spike.window_s)
 
 
 def room_with_context(flow_win: pl.DataFrame | None, foreign_room: pl.DataFrame) -> pl.DataFrame:
@@ -123,14 +128,15 @@ def room_with_context(flow_win: pl.DataFrame | None, foreign_room: pl.DataFrame)
         dict(schemas.FOREIGN_ROOM))
 
 
-def flow_window(flow: pl.DataFrame) -> pl.DataFrame | None:
-    """FOREIGN_FLOW rows (context + new, arrival order) with ``_cm_*`` levels, ``t_eff > T - 360`` + the anchor."""
+def flow_window(flow: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame | None:
+    """FOREIGN_FLOW rows (context + new, arrival order) with ``_cm_*`` levels, ``t_eff > T - R`` + the anchor,
+    R = :func:`flow_reach_s` (default 360 s)."""
     if flow.height == 0:
         return None
     teff = effective_time("symbol")
     f = flow.with_columns(*[pl.col(f"d_{c}").cum_sum().over("symbol").alias(f"_cm_{c}") for c in _LEVELS],
                           teff, teff.max().over("symbol").alias("_T"))
-    inside = pl.col("_teff") > pl.col("_T") - FLOW_REACH_S
+    inside = pl.col("_teff") > pl.col("_T") - flow_reach_s(params)
     anchor = (~inside) & (~inside).cum_sum().over("symbol").eq((~inside).sum().over("symbol"))
     return f.filter(inside | anchor).drop("_teff", "_T")
 

@@ -31,6 +31,8 @@ from datetime import date
 
 import polars as pl
 
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams, params_from_mapping
+
 _FRAMES = ("xt_seen", "x_baseline", "books", "tick", "trades_win", "flow_win", "spot", "basis_ctx",
            "session_stats", "candles", "board", "foreign")
 
@@ -43,6 +45,7 @@ class LiveState:
     ----------
     day : trading date (the lake partition).
     futures_override : front-month VN30F contract override (``VNTRACK_FUTURES_OVERRIDE``) or None.
+    params : the analytics parameters (``transforms.params``); the carried context is sized by them.
     sessions : capture sessions seen, sorted (arrival order across sessions).
     last_key : (session, seq) of the last frame consumed; the next batch must come strictly after it.
     frames_total, quarantined_total, batches : counters.
@@ -51,6 +54,7 @@ class LiveState:
 
     day: date
     futures_override: str | None = None
+    params: AnalyticsParams = DEFAULT_PARAMS
     sessions: tuple[str, ...] = ()
     last_key: tuple[str, int] | None = None
     sources: dict[str, str] = field(default_factory=dict)
@@ -81,9 +85,10 @@ class LiveState:
         return {name: (getattr(self, name).height if getattr(self, name) is not None else 0) for name in _FRAMES}
 
 
-def initial_state(day: date, futures_override: str | None = None) -> LiveState:
-    """The state before the first frame of ``day``."""
-    return LiveState(day=day, futures_override=futures_override)
+def initial_state(day: date, futures_override: str | None = None,
+                  params: AnalyticsParams = DEFAULT_PARAMS) -> LiveState:
+    """The state before the first frame of ``day`` (analytics under ``params``)."""
+    return LiveState(day=day, futures_override=futures_override, params=params)
 
 
 def state_tables(state: LiveState) -> tuple[dict[str, pl.DataFrame], dict]:
@@ -92,6 +97,7 @@ def state_tables(state: LiveState) -> tuple[dict[str, pl.DataFrame], dict]:
     meta = {
         "day": state.day.isoformat(),
         "futures_override": state.futures_override,
+        "params": state.params.model_dump(mode="json"),
         "sessions": list(state.sessions),
         "last_key": list(state.last_key) if state.last_key else None,
         "sources": dict(sorted(state.sources.items())),
@@ -119,6 +125,7 @@ def state_from_tables(tables: dict[str, pl.DataFrame], meta: dict) -> LiveState:
         return LiveState(
             day=date.fromisoformat(meta["day"]),
             futures_override=meta["futures_override"],
+            params=params_from_mapping(meta.get("params", {}), "state metadata"),  # older states: the defaults
             sessions=tuple(meta["sessions"]),
             last_key=(last[0], int(last[1])) if last else None,
             sources=dict(meta["sources"]),

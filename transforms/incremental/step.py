@@ -56,7 +56,8 @@ class OrderViolation(Restatement):
     typically a late segment of an earlier capture session."""
 
 
-def step(state: LiveState, raw: pl.DataFrame) -> tuple[LiveState, dict[str, pl.DataFrame]]:
+def step(state: LiveState, raw: pl.DataFrame, *, parsed: dict[str, pl.DataFrame] | None = None
+         ) -> tuple[LiveState, dict[str, pl.DataFrame]]:
     """Consume one batch of raw frames.
 
     Parameters
@@ -64,6 +65,8 @@ def step(state: LiveState, raw: pl.DataFrame) -> tuple[LiveState, dict[str, pl.D
     state : the state after the earlier frames of the day (:func:`~transforms.incremental.initial_state`).
     raw : raw frame records (``storage.schemas.RAW_FRAME_PL``) that all come after ``state.last_key`` in arrival
         order (session, seq); any row order, no duplicate (session, seq).
+    parsed : the batch already parsed (``transforms.parse.parse_frames(raw, state.day)``, e.g. read back from the
+        lake's parsed layer); ``raw`` then needs only its ``session`` and ``seq`` columns.
 
     Returns
     -------
@@ -89,24 +92,26 @@ def step(state: LiveState, raw: pl.DataFrame) -> tuple[LiveState, dict[str, pl.D
     last = (raw.item(raw.height - 1, "session"), int(raw.item(raw.height - 1, "seq")))
     sessions = tuple(sorted(set(state.sessions) | set(raw.get_column("session").unique().to_list())))
     ranks = {s: i for i, s in enumerate(sessions)}
-    parsed = parse_frames(raw, state.day)
+    parsed = parse_frames(raw, state.day) if parsed is None else parsed
     batch_sources = trade_sources(parsed)
     _check_restatement(state, parsed, batch_sources)
 
     # rows
+    params = state.params
     trades = build_trades(parsed, ranks, TradeContext(
-        sources=state.sources, seen=state.xt_seen, x_baseline=state.x_baseline, books=state.books, tick=state.tick))
+        sources=state.sources, seen=state.xt_seen, x_baseline=state.x_baseline, books=state.books, tick=state.tick),
+        params=params)
     room = context.room_with_context(state.flow_win, parsed["foreign_room"])
-    flow_all = foreign_flow(room, ranks)
+    flow_all = foreign_flow(room, ranks, params)
     new = after_key(state.last_key)
     flow = flow_all.filter(new)
     idx = indices(parsed["index"])
     spot = idx if state.spot is None else pl.concat([state.spot, idx], how="vertical")
-    bas = basis(trades, spot, futures_override=state.futures_override, ranks=ranks)
+    bas = basis(trades, spot, futures_override=state.futures_override, ranks=ranks, params=params)
     trades_ctx = trades if state.trades_win is None else pl.concat([state.trades_win, trades], how="vertical")
     basis_ctx = bas if state.basis_ctx is None else pl.concat([state.basis_ctx, bas], how="vertical")
     alerts, cooldown = alerts_after(trades_ctx, flow_all, basis_ctx, ranks, after=state.last_key,
-                                    last_emitted=state.cooldown)
+                                    last_emitted=state.cooldown, params=params)
 
     # aggregates
     new_state = state.evolve(
@@ -122,8 +127,8 @@ def step(state: LiveState, raw: pl.DataFrame) -> tuple[LiveState, dict[str, pl.D
         x_baseline=context.x_baseline(state.x_baseline, parsed["x"]),
         books=context.last_books(state.books, parsed, ranks),
         tick=context.tick_context(state.tick, trades),
-        trades_win=context.trade_window(trades_ctx),
-        flow_win=context.flow_window(flow_all),
+        trades_win=context.trade_window(trades_ctx, params),
+        flow_win=context.flow_window(flow_all, params),
         spot=context.last_spot(spot),
         basis_ctx=context.basis_context(basis_ctx),
         session_stats=_merge(state.session_stats, session_stats(trades), merge_session_stats),

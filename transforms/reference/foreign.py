@@ -12,10 +12,8 @@ from datetime import date
 
 from market.rules import round_half_up
 from market.reference_data import sector
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 
-SPEED_WINDOW_S = 300
-ACCEL_LAG_S = 60
-ACCEL_LEVEL_LAG_S = 300  # FOREIGN_ACCELERATION compares with the level 5 minutes earlier
 
 
 @dataclass
@@ -34,7 +32,10 @@ class _SymbolFlow:
 class ForeignFlow:
     """Per-symbol state of the foreign flow; :meth:`on_row` turns one R row into one flow row."""
 
-    def __init__(self) -> None:
+    def __init__(self, params: AnalyticsParams = DEFAULT_PARAMS) -> None:
+        self._speed_s = params.foreign.speed_window_s
+        self._lag_s = params.foreign.accel_lag_s
+        self._level_lag_s = params.alerts.foreign_acceleration.window_s  # FOREIGN_ACCELERATION's level lag
         self._symbols: dict[str, _SymbolFlow] = {}
 
     def on_row(self, row: dict, key: str, t_s: int) -> tuple[dict, int, int, int]:
@@ -70,14 +71,15 @@ class ForeignFlow:
         st.t_eff = t_eff
         window = st.window
         window.append((t_eff, net_vol))
-        while window[0][0] <= t_eff - SPEED_WINDOW_S - ACCEL_LAG_S:
+        speed_s, lag_s = self._speed_s, self._lag_s
+        while window[0][0] <= t_eff - speed_s - lag_s:
             window.popleft()
-        recent = sum(v for t, v in window if t > t_eff - SPEED_WINDOW_S)
-        lagged = sum(v for t, v in window if t <= t_eff - ACCEL_LAG_S)
-        speed = recent / 5
-        accel = speed - lagged / 5
+        recent = sum(v for t, v in window if t > t_eff - speed_s)
+        lagged = sum(v for t, v in window if t <= t_eff - lag_s)
+        speed = recent / (speed_s / 60)
+        accel = speed - lagged / (speed_s / 60)
 
-        while st.levels and st.levels[0][0] <= t_eff - ACCEL_LEVEL_LAG_S:
+        while st.levels and st.levels[0][0] <= t_eff - self._level_lag_s:
             st.level_5min_ago = st.levels.popleft()[1]
         level_prev = st.level_5min_ago
         st.levels.append((t_eff, st.cum_net_val))

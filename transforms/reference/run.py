@@ -15,6 +15,7 @@ import polars as pl
 from transforms import schemas
 from market.calendar import front_month
 from market.rules import FUTURES_PREFIX, round_half_up
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.reference.aggregates import BoardState, candles_1m, session_stats
 from transforms.reference.alerts import BasisSigns, Cooldown, VolumeHistory, foreign_acceleration, price_breakout
 from transforms.reference.foreign import ForeignFlow, by_sector
@@ -30,7 +31,8 @@ def _seconds(t: datetime) -> int:
 
 
 def run_reference(
-    raw: pl.DataFrame, trading_date: date, *, futures_override: str | None = None
+    raw: pl.DataFrame, trading_date: date, *, futures_override: str | None = None,
+    params: AnalyticsParams = DEFAULT_PARAMS,
 ) -> dict[str, pl.DataFrame]:
     """Every parsed and curated table of one batch of raw frames, computed row by row.
 
@@ -40,6 +42,7 @@ def run_reference(
         payload str, cursor str, source str. Any order; processed in ``(session, seq)`` order.
     trading_date : the lake partition date, used for frames without ``TradingDate``.
     futures_override : a VN30F contract to treat as the front month (``VNTRACK_FUTURES_OVERRIDE``).
+    params : the analytics parameters (``transforms.params``), as for ``transforms.pipeline.run_day``.
 
     Returns
     -------
@@ -76,7 +79,8 @@ def run_reference(
             x_days.add((row["trading_date"], row["symbol"]))
 
     # Pass 2: the analytics, frame by frame.
-    out = _Analytics(TradeDeriver(xtrade_days, x_days), futures_override)
+    out = _Analytics(TradeDeriver(xtrade_days, x_days, params), params.basis.front_month or futures_override,
+                     params)
     for channel, row in events:
         out.on_frame(channel, row)
 
@@ -105,21 +109,24 @@ def run_reference(
 class _Analytics:
     """State of the curated tables while frames are visited in arrival order."""
 
-    def __init__(self, deriver: TradeDeriver, futures_override: str | None) -> None:
+    def __init__(self, deriver: TradeDeriver, futures_override: str | None,
+                 params: AnalyticsParams = DEFAULT_PARAMS) -> None:
         self.deriver = deriver
+        self.params = params
+        a = params.alerts
         self.futures_override = futures_override
         self.trades: list[dict] = []
         self.foreign_rows: list[dict] = []
         self.indices: list[dict] = []
         self.basis: list[dict] = []
         self.alerts: list[dict] = []
-        self.foreign = ForeignFlow()
+        self.foreign = ForeignFlow(params)
         self.board = BoardState()
         self._trade_t_eff: dict[str, int] = {}
         self._basis_t_eff: dict[str, int] = {}
-        self._volumes = VolumeHistory()
-        self._signs = BasisSigns()
-        self._cooldown = Cooldown()
+        self._volumes = VolumeHistory(a.volume_spike)
+        self._signs = BasisSigns(a.basis_flip.deadband_pts)
+        self._cooldown = Cooldown(a.cooldown_s)
         self._spot: float | None = None  # latest non-null VN30 IndexValue
         self._front_month: dict[date, str] = {}
 
@@ -152,10 +159,12 @@ class _Analytics:
         t_eff = self._trade_t_eff.get(key)
         t_eff = t_s if t_eff is None or t_s > t_eff else t_eff
         self._trade_t_eff[key] = t_eff
-        if trade["phase"] == "continuous":
+        a = self.params.alerts
+        if trade["phase"] == "continuous" and a.volume_spike.enabled:
             self._emit(self._volumes.check(key, t_eff, trade["volume"]), trade, key, t_eff)
         if trade["phase"] != "pt":
-            self._emit(price_breakout(trade["price"], trade["ceiling"], trade["floor"]), trade, key, t_eff)
+            if a.price_breakout.enabled:
+                self._emit(price_breakout(trade["price"], trade["ceiling"], trade["floor"]), trade, key, t_eff)
             if trade["symbol"].upper().startswith(FUTURES_PREFIX):
                 self._on_basis(trade)
 
@@ -188,7 +197,8 @@ class _Analytics:
         t_eff = self._basis_t_eff.get(key)
         t_eff = t_s if t_eff is None or t_s > t_eff else t_eff
         self._basis_t_eff[key] = t_eff
-        self._emit(self._signs.check(key, basis_pts), row, key, t_eff)
+        if self.params.alerts.basis_flip.enabled:
+            self._emit(self._signs.check(key, basis_pts), row, key, t_eff)
 
     # ------------------------------------------------------------------------------------- foreign, index
 
@@ -198,7 +208,9 @@ class _Analytics:
         flow = {"session": row["session"], "seq": row["seq"], **flow}
         self.foreign_rows.append(flow)
         self.board.on_foreign(row)
-        self._emit(foreign_acceleration(level_now, level_prev), flow, key, t_eff)
+        p = self.params.alerts.foreign_acceleration
+        if p.enabled:
+            self._emit(foreign_acceleration(level_now, level_prev, p), flow, key, t_eff)
 
     def _on_index(self, row: dict) -> None:
         value, prior = row["index_value"], row["prior_index_value"]

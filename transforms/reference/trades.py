@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import date
 
 from market.rules import DERIVATIVES, is_index_symbol, multiplier, resolve_exchange, value_vnd
+from transforms.params import DEFAULT_PARAMS, AnalyticsParams, PhaseParams
 
-ATO_END_S = 9 * 3600 + 15 * 60  # 09:15:00, the HOSE ATO match print
-ATC_START_S = 14 * 3600 + 30 * 60  # 14:30:00
+
+def _secs(t) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
 
 
 def stream_key(row: dict) -> str:
@@ -22,11 +24,14 @@ def stream_key(row: dict) -> str:
     return row["symbol"]  # type: ignore[return-value]
 
 
-def phase_of(trading_session: str | None, exchange: str | None, hms_s: int) -> str:
+def phase_of(trading_session: str | None, exchange: str | None, hms_s: int,
+             phases: PhaseParams = DEFAULT_PARAMS.phases) -> str:
     """Session phase of a trade (docs/analytics.md §3 "Session phase"), first match wins.
 
     hms_s : time of day of ``exch_time`` in seconds since midnight.
+    phases : the ATO end (default 09:15:00, the HOSE ATO match print) and ATC start (14:30:00).
     """
+    ATO_END_S, ATC_START_S = _secs(phases.ato_end), _secs(phases.atc_start)  # noqa: N806
     s = trading_session.upper() if trading_session is not None else None
     if s == "PT":
         return "pt"
@@ -58,7 +63,9 @@ class TradeDeriver:
         (the source rule X-TRADE > X > B needs the whole day's channels).
     """
 
-    def __init__(self, xtrade_days: set[tuple[date, str]], x_days: set[tuple[date, str]]) -> None:
+    def __init__(self, xtrade_days: set[tuple[date, str]], x_days: set[tuple[date, str]],
+                 params: AnalyticsParams = DEFAULT_PARAMS) -> None:
+        self._params = params
         self._xtrade_days = xtrade_days
         self._x_days = x_days
         self._books: dict[str, dict] = {}  # latest X-QUOTE or X row
@@ -142,7 +149,7 @@ class TradeDeriver:
         exchange = resolve_exchange(symbol, row.get("exchange"), row.get("market_id"))
         t = row["exch_time"]
         session = ref_row["trading_session"] if ref_row is not None else None
-        phase = phase_of(session, exchange, t.hour * 3600 + t.minute * 60 + t.second)
+        phase = phase_of(session, exchange, t.hour * 3600 + t.minute * 60 + t.second, self._params.phases)
         best_bid, best_ask, side, rule = self._classify(stream_key(row), price, phase)
         if phase != "pt":
             self._remember_price(stream_key(row), price)
@@ -178,21 +185,16 @@ class TradeDeriver:
             if bid > 0 or ask > 0:
                 usable = True
                 best_bid, best_ask = _positive_or_none(bid), _positive_or_none(ask)
-        if phase == "ato" or phase == "atc":
+        cp = self._params.classification
+        if (phase == "ato" or phase == "atc") and cp.auctions_neutral:
             return best_bid, best_ask, "neutral", "auction"
         if phase == "pt":
             return best_bid, best_ask, "neutral", "none"
-        if usable:
-            if best_ask is not None and price >= best_ask:
-                return best_bid, best_ask, "buy", "quote"
-            if best_bid is not None and price <= best_bid:
-                return best_bid, best_ask, "sell", "quote"
-            return best_bid, best_ask, "neutral", "quote"
         last = self._last_price.get(key)
         ref = last if last is not None and last != price else self._prev_diff.get(key)
-        if ref is None:
-            return best_bid, best_ask, "neutral", "none"
-        return best_bid, best_ask, ("buy" if price > ref else "sell"), "tick"
+        side, rule = classify_one(cp.rule, price, best_bid if usable else None, best_ask if usable else None, ref,
+                                  cp.clnv_band)
+        return best_bid, best_ask, side, rule
 
     def _remember_price(self, key: str, price: float) -> None:
         last = self._last_price.get(key)
@@ -201,3 +203,52 @@ class TradeDeriver:
         elif price != last:
             self._prev_diff[key] = last
             self._last_price[key] = price
+
+
+def classify_one(rule: str, price: float, bid: float | None, ask: float | None, ref: float | None,
+                 clnv_band: float = 0.3) -> tuple[str, str]:
+    """(side, rule used) of one trade by one rule (transforms/classify.py gives each rule's published source).
+
+    bid / ask : positive level-1 prices of the book, or None; ref : the tick test's reference (the last earlier
+    different price), or None.
+    """
+    def tick() -> tuple[str, str]:
+        if ref is None:
+            return "neutral", "none"
+        return ("buy" if price > ref else "sell"), "tick"
+
+    two = bid is not None and ask is not None and ask > bid
+    mid = (bid + ask) / 2 if two else None
+    if rule == "quote_tick":
+        if bid is None and ask is None:
+            return tick()
+        if ask is not None and price >= ask:
+            return "buy", "quote"
+        if bid is not None and price <= bid:
+            return "sell", "quote"
+        return "neutral", "quote"
+    if rule == "tick":
+        return tick()
+    if rule == "quote":
+        if not two:
+            return "neutral", "none"
+        return ("buy" if price > mid else "sell" if price < mid else "neutral"), "quote"
+    if rule == "lee_ready":
+        if two and price != mid:
+            return ("buy" if price > mid else "sell"), "quote"
+        return tick()
+    if rule == "emo":
+        if ask is not None and price == ask:
+            return "buy", "quote"
+        if bid is not None and price == bid:
+            return "sell", "quote"
+        return tick()
+    if rule == "clnv":
+        if two:
+            band = (ask - bid) * clnv_band
+            if ask - band <= price <= ask:
+                return "buy", "quote"
+            if bid <= price <= bid + band:
+                return "sell", "quote"
+        return tick()
+    raise ValueError(f"unknown classification rule {rule!r}")

@@ -1,0 +1,235 @@
+"""A compiled one-pass scanner for the SSI Broadcast envelope ``{"DataType": "...", "Content": "<json string>"}``.
+
+The scanner reads the raw ``payload`` bytes as one contiguous buffer (no Python object per frame) and, for every
+frame of the plain shape the feed sends (docs/analytics.md §1), finds the DataType
+and the escaped Content span; a second pass copies the Content of a chosen set of frames, unescaped, into one
+newline-separated buffer that Polars' NDJSON reader decodes in a single call.
+
+It only says yes when it is sure: any frame that is not exactly ``{"DataType":"<text>","Content":"<text>"}``
+(spaces allowed between tokens, keys in this order, no other key, DataType one of the known channels spelled as
+on the wire, Content using no escape other than ``\\"``, ``\\\\`` and ``\\/``, no control byte) is reported as
+*not handled*, and ``transforms.parse`` decodes it with the general path, which also says why it is bad. The
+fast path therefore never changes which frames are quarantined nor why (tests/test_parse.py,
+tests/test_equivalence.py).
+
+Compiled with numba (``cache=True``: the first call in a fresh environment compiles for ~1-2 s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from numba import njit
+
+__all__ = ["Scan", "gather_content", "scan_envelopes", "split_content"]
+
+_SPACE = 32
+_QUOTE = 34
+_BACKSLASH = 92
+_SLASH = 47
+_COMMA = 44
+_COLON = 58
+_LBRACE = 123
+_RBRACE = 125
+_DATATYPE = np.frombuffer(b'"DataType"', dtype=np.uint8)
+_CONTENT = np.frombuffer(b'"Content"', dtype=np.uint8)
+
+
+@njit(cache=True, inline="always")
+def _ws(data, p, e):
+    while p < e and data[p] == _SPACE:
+        p += 1
+    return p
+
+
+@njit(cache=True, inline="always")
+def _lit(data, p, e, lit):
+    n = lit.shape[0]
+    if p + n > e:
+        return -1
+    for k in range(n):
+        if data[p + k] != lit[k]:
+            return -1
+    return p + n
+
+
+@njit(cache=True)
+def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma: no cover - compiled
+    n = offsets.shape[0] - 1
+    code = np.full(n, -1, np.int8)
+    cs = np.zeros(n, np.int64)
+    ce = np.zeros(n, np.int64)
+    ulen = np.zeros(n, np.int64)
+    for i in range(n):
+        if not valid[i]:
+            continue
+        p = offsets[i]
+        e = offsets[i + 1]
+        p = _ws(data, p, e)
+        if p >= e or data[p] != _LBRACE:
+            continue
+        p = _lit(data, _ws(data, p + 1, e), e, datatype)
+        if p < 0:
+            continue
+        p = _ws(data, p, e)
+        if p >= e or data[p] != _COLON:
+            continue
+        p = _ws(data, p + 1, e)
+        if p >= e or data[p] != _QUOTE:
+            continue
+        p += 1
+        ds = p
+        while p < e and data[p] != _QUOTE and data[p] != _BACKSLASH and data[p] >= 32:
+            p += 1
+        if p >= e or data[p] != _QUOTE:
+            continue
+        de = p
+        p = _ws(data, p + 1, e)
+        if p >= e or data[p] != _COMMA:
+            continue
+        p = _lit(data, _ws(data, p + 1, e), e, content)
+        if p < 0:
+            continue
+        p = _ws(data, p, e)
+        if p >= e or data[p] != _COLON:
+            continue
+        p = _ws(data, p + 1, e)
+        if p >= e or data[p] != _QUOTE:
+            continue
+        p += 1
+        s = p
+        length = 0
+        ok = False
+        while p < e:
+            b = data[p]
+            if b == _QUOTE:
+                ok = True
+                break
+            if b < 32:
+                break
+            if b == _BACKSLASH:
+                if p + 1 >= e:
+                    break
+                c = data[p + 1]
+                if c != _QUOTE and c != _BACKSLASH and c != _SLASH:
+                    break
+                p += 2
+            else:
+                p += 1
+            length += 1
+        if not ok:
+            continue
+        stop = p
+        p = _ws(data, p + 1, e)
+        if p >= e or data[p] != _RBRACE:
+            continue
+        p = _ws(data, p + 1, e)
+        if p != e:
+            continue
+        # DataType spelled exactly as one of the channels?
+        found = -1
+        for k in range(names.shape[0]):
+            m = name_lens[k]
+            if m != de - ds:
+                continue
+            same = True
+            for j in range(m):
+                if data[ds + j] != names[k, j]:
+                    same = False
+                    break
+            if same:
+                found = k
+                break
+        if found < 0:
+            continue
+        code[i] = found
+        cs[i] = s
+        ce[i] = stop
+        ulen[i] = length
+    return code, cs, ce, ulen
+
+
+@njit(cache=True)
+def _gather(data, cs, ce, ulen, idx):  # pragma: no cover - compiled
+    total = 0
+    for k in range(idx.shape[0]):
+        total += ulen[idx[k]] + 1
+    out = np.empty(total, np.uint8)
+    q = 0
+    nan = False
+    for k in range(idx.shape[0]):
+        i = idx[k]
+        p = cs[i]
+        e = ce[i]
+        while p < e:
+            b = data[p]
+            if b == _BACKSLASH:
+                p += 1
+                b = data[p]
+            elif b == 78 and p + 2 < e and data[p + 1] == 97 and data[p + 2] == 78:  # "NaN"
+                nan = True
+            out[q] = b
+            q += 1
+            p += 1
+        out[q] = 10
+        q += 1
+    return out, nan
+
+
+class Scan:
+    """Result of ``scan_envelopes``: per frame the channel index (-1: not handled) and its Content span."""
+
+    def __init__(self, data: np.ndarray, code: np.ndarray, cs: np.ndarray, ce: np.ndarray, ulen: np.ndarray):
+        self.data, self.code, self.cs, self.ce, self.ulen = data, code, cs, ce, ulen
+
+
+def scan_envelopes(payload: pl.Series, channels: list[str]) -> Scan:
+    """Scan every frame's Broadcast argument once.
+
+    Parameters
+    ----------
+    payload : String Series of the raw ``payload`` (the Broadcast argument verbatim; nulls allowed).
+    channels : the DataType values to recognise, spelled as on the wire (``transforms.schemas.PARSED`` keys).
+
+    Returns
+    -------
+    ``Scan`` with ``code`` (Int8 per frame: index into ``channels``, -1 where the frame must take the general
+    path) and the escaped Content span of each handled frame. Never raises on data.
+    """
+    valid = payload.is_not_null().to_numpy()
+    filled = payload.fill_null("")
+    lengths = filled.str.len_bytes().to_numpy().astype(np.int64)
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    joined = filled.str.join("").cast(pl.Binary).item() if len(lengths) else b""  # one contiguous copy
+    data = np.frombuffer(joined, dtype=np.uint8)
+    width = max((len(c) for c in channels), default=1)
+    names = np.zeros((len(channels), width), np.uint8)
+    lens = np.zeros(len(channels), np.int64)
+    for k, c in enumerate(channels):
+        b = c.encode()
+        names[k, : len(b)] = np.frombuffer(b, np.uint8)
+        lens[k] = len(b)
+    code, cs, ce, ulen = _scan(offsets, data, valid, names, lens, _DATATYPE, _CONTENT)
+    return Scan(data, code, cs, ce, ulen)
+
+
+def gather_content(scan: Scan, idx: np.ndarray) -> tuple[bytes, bool]:
+    """Unescaped Content of the frames ``idx`` (positions of handled frames, in the wanted order).
+
+    Returns
+    -------
+    (buffer, has_nan): ``buffer`` is every Content followed by ``\\n`` (ready for ``pl.read_ndjson``; a Content
+    the scanner accepted holds no raw line break); ``has_nan`` whether the text ``NaN`` occurs anywhere (then the
+    caller rewrites NaN before decoding, docs/analytics.md §1).
+    """
+    out, nan = _gather(scan.data, scan.cs, scan.ce, scan.ulen, idx.astype(np.int64, copy=False))
+    return out.tobytes(), bool(nan)
+
+
+def split_content(buffer: bytes) -> pl.Series:
+    """The texts of a ``gather_content`` buffer as a String Series ``_content``, one value per frame."""
+    if not buffer:
+        return pl.Series("_content", [], dtype=pl.String)
+    joined = pl.Series("_content", [buffer], dtype=pl.Binary).cast(pl.String).str.strip_suffix("\n")
+    return joined.str.split("\n").explode().rename("_content")

@@ -22,6 +22,7 @@ from storage import lake as lake_io
 from storage.events import read_events
 from capture.importers import import_paths
 from tests.conftest import KBS_HPG, SSI_B, SSI_MI
+from transforms.classify import LEDGER_TABLE
 from transforms.schemas import CURATED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,8 +86,9 @@ def test_kill_9_during_replay_leaves_the_day_missing_never_partial(sim_lake: Pat
     assert again.returncode == 0, again.stderr
     assert not stage.exists() and not list((lake / "curated").glob(".*")), "stale staging not cleaned"
     manifest = lake_io.read_manifest(lake, SIM_DAY)
-    assert set(manifest["tables"]) == set(CURATED) and manifest["incomplete"] == []
-    assert {p.stem for p in lake_io.curated_day_dir(lake, SIM_DAY).glob("*.parquet")} == set(CURATED)
+    whole = set(CURATED) | {LEDGER_TABLE}  # every curated table and the classification ledger, one set
+    assert set(manifest["tables"]) == whole and manifest["incomplete"] == []
+    assert {p.stem for p in lake_io.curated_day_dir(lake, SIM_DAY).glob("*.parquet")} == whole
     assert lake_io.curated_day_state(lake, SIM_DAY, tuple(CURATED)) == "complete"
     assert curated_days(lake) == [SIM_DAY] and day_notice(lake) is None
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from storage import lake as lake_io
 from storage.live import live_day_dir
-from replay.day import DayBuild, build_day
+from replay.day import DayBuild, build_day, check_raw
 from warehouse.capture_events import read_capture_events
 from warehouse.load import LoadResult, replace_day
 from warehouse.target import Target
@@ -52,8 +52,27 @@ def validate(lake: Path, day: date) -> tuple[Path, int, int]:
 
     tables = {name: lake_io.read_curated(lake, day, name) for name in CURATED}
     result = validate_day(day, tables)
-    path = lake_io.write_table(dq_path(lake, day), result.results)
-    return path, result.failed, result.total
+    results = pl.concat([result.results, raw_readable_row(lake, day, result.results)]).sort(
+        "table_name", "expectation", "column_name")
+    path = lake_io.write_table(dq_path(lake, day), results)
+    failed = result.failed + int(not results.filter(pl.col("table_name") == "raw")["success"].all())
+    return path, failed, results.height
+
+
+def raw_readable_row(lake: Path, day: date, like: pl.DataFrame) -> pl.DataFrame:
+    """The data-quality row ``raw`` / ``raw_segments_readable``: fails when any raw segment of the day was
+    unreadable and moved to the quarantine (``observed`` lists them), so such a day loads as degraded
+    (docs/reliability.md)."""
+    from datetime import datetime, timezone
+
+    bad = [p.name for p in lake_io.quarantined_segments(lake, day)]
+    total = len(lake_io.raw_segments(lake, day)) + len(bad)
+    run_id = like["run_id"][0] if like.height else f"{day:%Y%m%d}-raw"
+    checked = like["checked_at"][0] if like.height else datetime.now(timezone.utc)
+    return pl.DataFrame([{
+        "trading_date": day, "run_id": run_id, "table_name": "raw", "expectation": "raw_segments_readable",
+        "column_name": None, "success": not bad, "element_count": total, "unexpected_count": len(bad),
+        "observed": json.dumps({"quarantined": bad}), "checked_at": checked}], schema=like.schema)
 
 
 def load(lake: Path, day: date, target: Target, *, frames: int, dq_failed: int, dq_total: int,
@@ -140,7 +159,8 @@ def rebuild_date(settings, day: date, *, as_step: Callable[..., Callable] = _dir
 
     Returns
     -------
-    dict : ``skipped`` (the reason) on a non-trading day; else ``trading_date``, ``compaction`` (before, after,
+    dict : ``skipped`` (the reason) on a non-trading day; else ``trading_date``, ``corrupt_segments`` (raw files
+        moved to the quarantine by this run), ``compaction`` (before, after,
         rows, compacted, reason), ``frames``, ``validation`` (path, failed, total), ``status`` ("ok" | "degraded"),
         ``load`` (target, rows per table, seconds), ``report`` (html, markdown, dq), ``retention``.
 
@@ -155,7 +175,14 @@ def rebuild_date(settings, day: date, *, as_step: Callable[..., Callable] = _dir
         if log is not None:
             log.info("skipped: %s", reason)
         return {"trading_date": day.isoformat(), "skipped": reason}
+    from warehouse.target import target_from_settings
+
+    target_from_settings(settings)  # a VNTRACK_DATABASE_URL that cannot work fails now, not after the analytics
     lake, reports = Path(settings.lake), Path(settings.reports_root)
+    corrupt = as_step("check_raw", check_raw)(lake, day)
+    if corrupt and log is not None:
+        log.warning("%s: unreadable raw segments moved to the quarantine, the day is incomplete: %s", day,
+                    ", ".join(corrupt))
     compaction = as_step("compact_raw", compact_raw, retries=2, retry_delay_seconds=[1, 5])(
         lake, day, settings.compact_segment_rows)
     built = as_step("build_curated", build_curated)(lake, day, futures_override=settings.futures_override)
@@ -170,7 +197,8 @@ def rebuild_date(settings, day: date, *, as_step: Callable[..., Callable] = _dir
     status = "degraded" if failed else "ok"
     if log is not None:
         log.info("%s rebuilt: %s, %s trades, status %s", day, loaded["target"], loaded["rows"]["trades"], status)
-    return {"trading_date": day.isoformat(), "compaction": compaction, "frames": built.frames,
+    return {"trading_date": day.isoformat(), "corrupt_segments": corrupt, "compaction": compaction,
+            "frames": built.frames,
             "validation": {"path": str(path), "failed": failed, "total": total}, "status": status,
             "load": loaded, "report": report, "retention": retention}
 

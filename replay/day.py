@@ -41,6 +41,7 @@ class DayBuild:
     quarantined: int
     curated: dict[str, Path]
     rows: dict[str, int]
+    corrupt_segments: tuple[str, ...] = ()
 
 
 def build_day(root: Path, day: date, *, futures_override: str | None = None,
@@ -48,28 +49,41 @@ def build_day(root: Path, day: date, *, futures_override: str | None = None,
     """Run the analytics over the date's raw frames and write its curated tables and quarantine.
 
     Writes every table of ``transforms.schemas.CURATED`` and the classification-accuracy ledger
-    (``transforms.classify``, table ``classification_ledger``) to ``<out>/curated/date=D/`` and the quarantined
-    frames to ``<out>/quarantine/date=D/``, each replacing what an earlier build wrote. ``out`` defaults to the lake
-    itself (the canonical tables); an experiment passes its own root (``replay.experiment``) with its ``params``.
+    (``transforms.classify``, table ``classification_ledger``) to ``<out>/curated/date=D/`` as one whole set with its
+    manifest (``storage.lake.write_curated_day``: the previous set or the new one, never a mix) and the quarantined
+    frames to ``<out>/quarantine/date=D/``. ``out`` defaults to the lake itself (the canonical tables); an
+    experiment passes its own root (``replay.experiment``) with its ``params``. First removes what an interrupted
+    run left (``storage.lake.clean_stale``) and moves unreadable raw segments to the quarantine with an event
+    (:func:`check_raw`); the manifest's ``incomplete`` then names them (docs/reliability.md).
 
     The frames are read through the lake's parsed layer (``replay.parsed.load_parsed``): parsed from raw and
     written there on the first build for the date's current raw segments and parser, read back afterwards.
 
     Raises
     ------
-    NoRawData : the lake has no raw segment for ``day`` (the message lists the dates it has).
+    NoRawData : the lake has no readable raw segment for ``day`` (the message lists the dates it has).
     """
+    corrupt = check_raw(root, day)
     parsed, frames = load_parsed(root, day)  # the lake's parsed layer, (re)built from raw when stale
     if frames == 0:
         raise NoRawData(day, root, lake.lake_dates(root))
     out = root if out is None else out
     tables = run_parsed(parsed, day, futures_override=futures_override, params=params)
-    curated = lake.write_curated(out, day, {name: tables[name] for name in CURATED})
     ledger = classification_ledger(tables["trades"], params=params.classification)
-    curated |= lake.write_curated(out, day, {LEDGER_TABLE: ledger})
     lake.write_quarantine(out, day, tables["quarantine"])
+    curated = lake.write_curated_day(out, day, {**{name: tables[name] for name in CURATED}, LEDGER_TABLE: ledger},
+                                     meta={"frames": frames,
+                                           "incomplete": [p.name for p in lake.quarantined_segments(root, day)]})
     return DayBuild(day=day, frames=frames, quarantined=tables["quarantine"].height, curated=curated,
-                    rows={name: t.height for name, t in tables.items()})
+                    rows={name: t.height for name, t in tables.items()}, corrupt_segments=tuple(corrupt))
+
+
+def check_raw(root: Path, day: date) -> list[str]:
+    """Clean what an interrupted run left for ``day`` and move its unreadable raw segments to the quarantine
+    (``storage.lake.clean_stale``, ``storage.lake.quarantine_corrupt_segments``); returns the moved file names.
+    Done by :func:`build_day`, and by the rebuild before it compacts raw."""
+    lake.clean_stale(root, day)
+    return [c.path.name for c in lake.quarantine_corrupt_segments(root, day)]
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,7 @@ class ReplayResult:
     report_markdown: Path
     seconds: float
     quarantined: int = field(default=0)
+    corrupt_segments: tuple[str, ...] = ()
 
 
 def replay_day(settings: Settings, day: date) -> ReplayResult:
@@ -98,4 +113,5 @@ def replay_day(settings: Settings, day: date) -> ReplayResult:
     report = build_report(settings.lake, day, settings.reports_root)
     return ReplayResult(day=day, frames=built.frames, rows=built.rows, curated=built.curated,
                         report_html=report.html, report_markdown=report.markdown,
-                        seconds=time.perf_counter() - started, quarantined=built.quarantined)
+                        seconds=time.perf_counter() - started, quarantined=built.quarantined,
+                        corrupt_segments=built.corrupt_segments)

@@ -78,7 +78,8 @@ def build_report(lake: Path, day: dt.date, out_dir: Path) -> ReportPaths:
         ]
     finally:
         con.close()
-    context = {"day": f"{day:%Y-%m-%d}", "headline": _headline(inputs, day), "sections": parts}
+    headline = " ".join(h for h in (_incomplete(Path(lake), day), _headline(inputs, day)) if h) or None
+    context = {"day": f"{day:%Y-%m-%d}", "headline": headline, "sections": parts}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / f"report-{day:%Y-%m-%d}.html"
@@ -89,6 +90,18 @@ def build_report(lake: Path, day: dt.date, out_dir: Path) -> ReportPaths:
     _write_text(html_path, html)
     _write_text(md_path, env.get_template("report.md.j2").render(**context))
     return ReportPaths(html=html_path, markdown=md_path)
+
+
+def _incomplete(lake: Path, day: dt.date) -> str | None:
+    """A sentence when raw segments of the day were unreadable and moved to the quarantine (storage.lake)."""
+    from storage.lake import quarantined_segments
+
+    bad = quarantined_segments(lake, day)
+    if not bad:
+        return None
+    return (f"Incomplete day: {len(bad)} raw segment{'s' if len(bad) > 1 else ''} of {day:%Y-%m-%d} could not be "
+            f"read and {'are' if len(bad) > 1 else 'is'} in the quarantine ({', '.join(p.name for p in bad)}); "
+            "every figure below leaves out the frames they held.")
 
 
 def _headline(inputs: dict[str, Input], day: dt.date) -> str | None:

@@ -5,12 +5,18 @@ Layout (docs/architecture.md §3; the root is ``Settings.lake``, default ``./lak
     raw/date=YYYY-MM-DD/<session>-<segment:06d>.parquet   sealed raw segments (zstd), append-only
     events/date=YYYY-MM-DD/...                            capture events
     quarantine/date=YYYY-MM-DD/quarantine.parquet         frames that failed to parse, with the reason
-    curated/date=YYYY-MM-DD/<table>.parquet               rebuilt by the daily flow from raw
+    quarantine/date=YYYY-MM-DD/segments/<segment>          raw segments found unreadable, moved aside
+    curated/date=YYYY-MM-DD/<table>.parquet               rebuilt by the daily flow from raw, with
+    curated/date=YYYY-MM-DD/_manifest.json                 its completion manifest (written last)
 
 Every write goes to a temporary file ``<name>.<random>.tmp`` in the target directory, is fsynced, then published
 under its final name in one rename, so a reader never sees a half-written file and readers ignore ``*.tmp``.
 Raw segments are append-only: publishing one that exists raises, even when two writers race (the publish is a
 hard link, which fails atomically if the name is taken).
+
+A day's curated set is published whole (:func:`write_curated_day`): staged in ``curated/.stage-<date>-<pid>-<hex>``
+with its manifest, then swapped in by rename; a crash leaves the previous set, never a mix, and the next run
+removes what a dead process left (:func:`clean_stale`). docs/reliability.md has the rules.
 
 Only pyarrow / polars; no clocks, no settings: the lake root is always passed in.
 """
@@ -22,9 +28,13 @@ import json
 import os
 import re
 import secrets
+import shutil
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 import pyarrow as pa
@@ -110,7 +120,7 @@ def atomic_write(path: Path, write: Callable[[Path], None], *, overwrite: bool) 
     path.parent.mkdir(parents=True, exist_ok=True)
     if not overwrite and path.exists():
         raise FileExistsError(_exists_message(path))
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
     try:
         write(tmp)
         with open(tmp, "rb") as fh:
@@ -281,6 +291,19 @@ def raw_segments(lake: Path, day: date, session: str | None = None) -> list[Path
     return out
 
 
+def session_of_segment(path: Path) -> str:
+    """The session id in a raw segment's file name (``<session>-<segment:06d>.parquet``).
+
+    Raises
+    ------
+    ValueError : the name is not a raw segment's.
+    """
+    m = _SEGMENT_NAME.match(Path(path).name)
+    if m is None:
+        raise ValueError(f"{path} is not a raw segment (<session>-<segment:06d>.parquet)")
+    return m["session"]
+
+
 def next_segment(lake: Path, day: date, session: str) -> int:
     """The first unused segment number of ``session`` on ``day`` (0 when it has none)."""
     used = [int(_SEGMENT_NAME.match(p.name)["segment"]) for p in raw_segments(lake, day, session)]
@@ -304,10 +327,82 @@ def read_raw(lake: Path, day: date) -> pl.DataFrame:
     paths = raw_segments(lake, day)
     if not paths:
         return pl.DataFrame(schema=RAW_FRAME_PL)
-    frames = [pl.read_parquet(p) for p in paths]
-    return pl.concat(frames, how="vertical").cast(dict(RAW_FRAME_PL)).select(RAW_FRAME_PL.names()).sort(
-        "session", "seq", maintain_order=True
-    )
+    frames = [_read_segment(p) for p in paths]
+    return pl.concat(frames, how="vertical").sort("session", "seq", maintain_order=True)
+
+
+class CorruptSegmentError(OSError):
+    """A sealed raw segment that cannot be read as ``RAW_FRAME`` (truncated, damaged bytes, wrong columns)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"raw segment {path} is unreadable ({reason}); `vntrack replay` moves such files to "
+                         "the quarantine and goes on with the rest")
+        self.path, self.reason = Path(path), reason
+
+
+def _read_segment(path: Path) -> pl.DataFrame:
+    """One raw segment as ``RAW_FRAME_PL``; :class:`CorruptSegmentError` naming the file when it cannot be."""
+    try:
+        df = pl.read_parquet(path)
+        return df.cast(dict(RAW_FRAME_PL)).select(RAW_FRAME_PL.names())
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # Polars/Arrow errors of every kind for damaged bytes
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        raise CorruptSegmentError(path, reason) from None
+
+
+@dataclass(frozen=True)
+class CorruptSegment:
+    """A raw segment moved to the quarantine: its original place, where it went, and why."""
+
+    path: Path
+    moved_to: Path
+    reason: str
+
+
+def quarantined_segments_dir(lake: Path, day: date) -> Path:
+    """``lake/quarantine/date=YYYY-MM-DD/segments``: unreadable raw segments of a date, moved aside."""
+    return _date_dir(lake, "quarantine", day) / "segments"
+
+
+def quarantined_segments(lake: Path, day: date) -> list[Path]:
+    """Raw segments of ``day`` found unreadable and moved aside; non-empty = the day is incomplete."""
+    directory = quarantined_segments_dir(lake, day)
+    return sorted(p for p in directory.glob("*.parquet")) if directory.is_dir() else []
+
+
+def quarantine_corrupt_segments(lake: Path, day: date) -> list[CorruptSegment]:
+    """Read every sealed raw segment of ``day``; move each unreadable one to the quarantine, with an event.
+
+    The event (``storage.events``, kind ``corrupt_segment``, session from the file name) carries the file name,
+    the reason and the new place as JSON in ``detail``. The rest of the day stays readable by :func:`read_raw`.
+
+    Returns
+    -------
+    list[CorruptSegment] : the segments moved by this call (empty when all were readable).
+    """
+    from storage.events import write_events  # storage.events builds on this module
+
+    moved = []
+    for path in raw_segments(lake, day):
+        try:
+            _read_segment(path)
+        except CorruptSegmentError as exc:
+            target_dir = quarantined_segments_dir(lake, day)
+            target_dir.mkdir(parents=True, exist_ok=True)
+            target = target_dir / path.name
+            if target.exists():
+                target = target_dir / f"{path.stem}.{secrets.token_hex(4)}.parquet"
+            os.replace(path, target)
+            fsync_dir(path.parent)
+            session = _SEGMENT_NAME.match(path.name)["session"]
+            write_events(lake, day, session, [{
+                "wall_ns": time.time_ns(), "kind": "corrupt_segment",
+                "detail": json.dumps({"file": path.name, "reason": exc.reason, "moved_to": str(target)}),
+            }])
+            moved.append(CorruptSegment(path, target, exc.reason))
+    return moved
 
 
 def lake_dates(lake: Path) -> list[date]:
@@ -375,6 +470,147 @@ def read_curated(lake: Path, day: date, table: str) -> pl.DataFrame:
             "rebuild the day from raw first"
         )
     return pl.read_parquet(path)
+
+
+CURATED_MANIFEST = "_manifest.json"
+DayState = Literal["complete", "incomplete", "partial", "missing"]
+_STAGE = re.compile(r"^\.(?P<kind>stage|old)-(?P<day>\d{4}-\d{2}-\d{2})-(?P<pid>\d+)-[0-9a-f]+$")
+_TMP = re.compile(r"^.+\.(?:(?P<pid>\d+)-)?[0-9a-f]+\.tmp$")
+LEGACY_TMP_AGE_S = 600
+
+
+def curated_day_dir(lake: Path, day: date) -> Path:
+    """``lake/curated/date=YYYY-MM-DD``: one day's curated set."""
+    return _date_dir(lake, "curated", day)
+
+
+def write_curated_day(lake: Path, day: date, tables: Mapping[str, pl.DataFrame], meta: Mapping | None = None
+                      ) -> dict[str, Path]:
+    """Publish a day's whole curated set at once: stage every table and the manifest, then one swap.
+
+    The set is written into ``curated/.stage-<date>-<pid>-<hex>/`` (every file fsynced), with
+    ``_manifest.json`` (``trading_date``, ``tables`` {name: rows}, and ``meta``, e.g. ``frames`` and
+    ``incomplete``) written last; then the previous ``date=D`` directory is renamed aside, the stage renamed to
+    ``date=D``, and the old one deleted. A reader therefore sees the old set or the new one, never a mix; a crash
+    between the two renames leaves the old set aside, which :func:`clean_stale` puts back.
+
+    Parameters
+    ----------
+    lake : lake root.
+    day : trading date.
+    tables : ``{table name: frame}``; names are letters, digits and ``_``.
+    meta : extra JSON-able keys for the manifest.
+
+    Returns
+    -------
+    dict[str, Path] : ``{table name: final path}``.
+
+    Raises
+    ------
+    ValueError : a table name is not a plain name (checked before anything is written).
+    """
+    final = curated_day_dir(lake, day)
+    paths = {name: curated_path(lake, day, name) for name in tables}
+    root = final.parent
+    root.mkdir(parents=True, exist_ok=True)
+    stage = root / f".stage-{day:%Y-%m-%d}-{os.getpid()}-{secrets.token_hex(4)}"
+    stage.mkdir()
+    try:
+        for name, df in tables.items():
+            df.write_parquet(stage / paths[name].name, compression=COMPRESSION)
+        manifest = {"trading_date": day.isoformat(), "tables": {n: df.height for n, df in tables.items()},
+                    **(dict(meta) if meta else {})}
+        (stage / CURATED_MANIFEST).write_text(json.dumps(manifest, sort_keys=True, default=str), encoding="utf-8")
+        for f in stage.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        fsync_dir(stage)
+        old = None
+        if final.exists():
+            old = root / f".old-{day:%Y-%m-%d}-{os.getpid()}-{secrets.token_hex(4)}"
+            os.replace(final, old)
+        os.replace(stage, final)
+        fsync_dir(root)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+    return {name: final / p.name for name, p in paths.items()}
+
+
+def read_manifest(lake: Path, day: date) -> dict | None:
+    """The day's curated manifest, or None (never written, or a set from before manifests existed)."""
+    path = curated_day_dir(lake, day) / CURATED_MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def curated_day_state(lake: Path, day: date, expected: tuple[str, ...] = ()) -> DayState:
+    """What the lake holds of a day's curated set.
+
+    * ``complete``: a manifest (or, for sets written before manifests, every ``expected`` table), and no raw
+      segment of the day in the quarantine;
+    * ``incomplete``: built, but some raw segments of the day were unreadable (:func:`quarantined_segments`);
+    * ``partial``: some tables but neither a manifest nor every expected table (an interrupted legacy write);
+    * ``missing``: no curated table at all.
+    """
+    directory = curated_day_dir(lake, day)
+    have = {p.stem for p in directory.glob("*.parquet")} if directory.is_dir() else set()
+    manifest = read_manifest(lake, day)
+    if manifest is None and not have:
+        return "missing"
+    if manifest is None and not (expected and set(expected) <= have):
+        return "partial"
+    return "incomplete" if quarantined_segments(lake, day) or (manifest or {}).get("incomplete") else "complete"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(lake: Path, day: date) -> list[Path]:
+    """Remove what a dead writer left for ``day``: staged curated sets, ``*.tmp`` files of the curated,
+    quarantine and dq folders; and put back a curated set left aside by a crash between the two renames.
+
+    A leftover is stale when the process id in its name is not running (names without one: older than
+    10 minutes). Raw segments' ``*.tmp`` are left alone (the capture daemon owns them).
+
+    Returns the paths removed (or restored).
+    """
+    out: list[Path] = []
+    root = Path(lake) / "curated"
+    final = curated_day_dir(lake, day)
+    if root.is_dir():
+        for p in sorted(root.iterdir()):
+            m = _STAGE.match(p.name)
+            if not m or m["day"] != f"{day:%Y-%m-%d}" or _pid_alive(int(m["pid"])):
+                continue
+            if m["kind"] == "old" and not final.exists():
+                os.replace(p, final)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+            out.append(p)
+    for area in ("curated", "quarantine", "dq"):
+        directory = _date_dir(lake, area, day)
+        if not directory.is_dir():
+            continue
+        for p in directory.glob("*.tmp"):
+            m = _TMP.match(p.name)
+            pid = int(m["pid"]) if m and m["pid"] else None
+            stale = (not _pid_alive(pid)) if pid is not None else (time.time() - p.stat().st_mtime > LEGACY_TMP_AGE_S)
+            if stale:
+                p.unlink(missing_ok=True)
+                out.append(p)
+    return out
 
 
 def write_quarantine(lake: Path, day: date, df: pl.DataFrame) -> Path:

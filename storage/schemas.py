@@ -41,8 +41,10 @@ source     string   no        ``ssi``, ``feed`` or ``import:<file name>``
 =========  =======  ========  ===============================================================================
 """
 
-EventKind = Literal["connect", "subscribe", "disconnect", "reconnect", "gap", "server_error", "heartbeat_timeout"]
-"""Kinds of capture event (docs/architecture.md §3 ``events/``)."""
+EventKind = Literal["connect", "subscribe", "disconnect", "reconnect", "gap", "server_error", "heartbeat_timeout",
+                    "corrupt_segment"]
+"""Kinds of capture event (docs/architecture.md §3 ``events/``); ``corrupt_segment`` is written by a reader that found a
+sealed raw segment unreadable and moved it to the quarantine (``storage.lake.quarantine_corrupt_segments``)."""
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
 EVENT = pa.schema(

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VNTRACK_", env_file=".env", extra="ignore", frozen=True)
 
     lake: Path = Field(Path("lake"), description="root of the lake (raw, events, quarantine, curated, live)")
+
+    @field_validator("lake")
+    @classmethod
+    def _lake_is_a_folder(cls, value: Path) -> Path:
+        """``VNTRACK_LAKE`` may be missing (it is created) but never an existing file."""
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"VNTRACK_LAKE={value} is a file, not a folder: point it at the lake's folder "
+                             "(it is created when missing)")
+        return value
     futures_override: str | None = Field(None, description="front-month VN30F contract, overriding the resolver")
     reports_dir: Path | None = Field(None, description="where daily reports go; default <lake>/reports")
     ssi_consumer_id: SecretStr | None = Field(

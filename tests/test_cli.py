@@ -87,3 +87,20 @@ def test_unrecognised_file_is_refused_naming_both_formats(tmp_path):
     out = " ".join(result.stdout.split())
     assert "JSONL" in out and "KBS" in out
     assert not (tmp_path / "lake" / "raw").exists()
+
+
+def test_import_of_a_grown_recording_counts_every_frame_once(tmp_path: Path):
+    """head -n1000 rec > a; head -n1001 rec > b; vntrack import a; vntrack import b: frame 1001 added, nothing twice."""
+    lake = tmp_path / "lake"
+    lines = SSI_B.read_bytes().split(b"\n")
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_bytes(b"\n".join(lines[:1000]) + b"\n")
+    b.write_bytes(b"\n".join(lines[:1001]) + b"\n")
+    assert vntrack(lake, "import", str(a)).returncode == 0
+    second = vntrack(lake, "import", str(b))
+    assert second.returncode == 0, second.stderr
+    assert "2026-07-20: 1" in second.stdout and "new frames only, continuing import-" in second.stdout
+    frames = lake_io.read_raw(lake, lake_io.lake_dates(lake)[-1])
+    assert frames["payload"].to_list() == [line.decode() for line in lines[3:1001]]  # the file's order, once each
+    replay = vntrack(lake, "replay", "--date", "2026-07-20")
+    assert replay.returncode == 0 and "│ 998 " in replay.stdout.replace("┃", "│"), replay.stdout

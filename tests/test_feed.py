@@ -415,6 +415,67 @@ def test_sdk_rest_calls_and_wrong_credentials(feed_max: Feed):
     assert CONSUMER_SECRET not in feed_max.log() and ok.json()["data"]["accessToken"] not in feed_max.log()
 
 
+def _raw_http(port: int, head: str, body_chunks, timeout: float = 10) -> tuple[int, float]:
+    """Send a hand-made HTTP request over a socket; (status, seconds to the answer). Stops sending once answered."""
+    import socket
+
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(head.encode())
+        sock.setblocking(False)
+        answer = b""
+        for chunk in body_chunks:
+            try:
+                answer += sock.recv(4096)
+            except BlockingIOError:
+                pass
+            if answer:
+                break
+            try:
+                sock.sendall(chunk)
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:  # the server answered and closed
+                break
+        sock.setblocking(True)
+        while b"\r\n" not in answer:
+            more = sock.recv(4096)
+            if not more:
+                break
+            answer += more
+    return int(answer.split(b" ", 2)[1]), time.monotonic() - started
+
+
+def test_request_bodies_are_bounded_before_credentials_are_read(feed_max: Feed):
+    import psutil
+
+    from testbed.feed.app import MAX_BODY_BYTES
+
+    rss_before = psutil.Process(feed_max.proc.pid).memory_info().rss
+    url = "POST /api/v2/Market/AccessToken HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    # a declared 300 MB body: answered 413 before a byte of it is read
+    status, _ = _raw_http(feed_max.port, url + "Content-Length: 300000000\r\n\r\n", [b"{" * 1024] * 10)
+    assert status == 413
+    # a chunked body with no length: counted as it arrives, 413 once past the bound (32 MB offered)
+    chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+    status, _ = _raw_http(feed_max.port, url + "Transfer-Encoding: chunked\r\n\r\n", [chunk] * 512)
+    assert status == 413
+    grown = psutil.Process(feed_max.proc.pid).memory_info().rss - rss_before
+    assert grown < 20 * 2**20, f"the feed grew by {grown / 2**20:.0f} MB reading refused bodies"
+    # within the bound, bodies and query strings nested too deep for the JSON parser are a 400, never a 500
+    deep = "[" * 30_000 + "]" * 30_000
+    assert len(deep) < MAX_BODY_BYTES
+    r = httpx.post(feed_max.base + "api/v2/Market/AccessToken", content=deep,
+                   headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["message"] == "Invalid consumerID or consumerSecret"
+    token = access_token(feed_max.base)
+    query = urlencode({"clientProtocol": "1.5", "connectionData": "[" * 3000 + "]" * 3000})
+    r = httpx.post(f"{feed_max.base}v2.0/signalr/negotiate?{query}", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 400 and r.text == "Invalid connection data."
+    assert feed_max.alive() and "Traceback" not in feed_max.log()
+    assert httpx.get(feed_max.base + "health").status_code == 200
+
+
 # ----------------------------------------------------------------------------------------------------- auth
 
 

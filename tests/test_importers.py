@@ -396,3 +396,69 @@ def test_kbs_bad_rows_are_refused_with_the_line(tmp_path: Path):
     path.write_text(f"{header}\n{wrong_date}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="is not the date of time"):
         import_kbs.kbs_frames(path.read_bytes(), path.name)
+
+
+# ------------------------------------------------------------------- re-import of a grown recording (issue 11)
+
+
+def _slice_file(tmp_path: Path, name: str, lines: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def _payloads(lake: Path, day: date) -> list[str]:
+    return read_raw(lake, day)["payload"].to_list()
+
+
+def test_grown_recording_adds_only_its_new_frames(lake: Path, tmp_path: Path):
+    """head -n1000 then head -n1500 then the whole file: every frame once, in the file's order."""
+    lines = file_lines(SSI_B)
+    a, b = _slice_file(tmp_path, "a.jsonl", lines[:1000]), _slice_file(tmp_path, "b.jsonl", lines[:1500])
+    [ra] = import_paths(lake, [a])
+    [rb] = import_paths(lake, [b])
+    assert rb.continued == {JUL20: ra.session} and rb.frames == {JUL20: 500}
+    assert rb.skipped_reason is None and len(rb.segments) == 1 and rb.segments[0].name.endswith("-000001.parquet")
+    [rall] = import_paths(lake, [SSI_B])
+    assert rall.frames == {JUL20: 313} and rall.continued == {JUL20: ra.session}
+    fresh = tmp_path / "fresh"
+    import_paths(fresh, [SSI_B])
+    for day in (JUL17, JUL20):
+        assert _payloads(lake, day) == _payloads(fresh, day)  # same frames, same arrival order, none twice
+    assert read_raw(lake, JUL20)["seq"].is_unique().all()
+    again = import_paths(lake, [a, b, SSI_B])
+    assert all(r.frames == {} for r in again)
+    assert again[0].skipped_reason == "already imported"
+    assert again[2].skipped_reason == f"already in the lake (session {ra.session})"
+
+
+def test_recording_overlapping_the_end_of_an_import_adds_the_rest(lake: Path, tmp_path: Path):
+    lines = file_lines(SSI_B)
+    import_paths(lake, [_slice_file(tmp_path, "a.jsonl", lines[:1000])])
+    [rc] = import_paths(lake, [_slice_file(tmp_path, "c.jsonl", lines[500:1500])])
+    assert rc.frames == {JUL20: 500}
+    assert _payloads(lake, JUL20) == lines[3:1500]
+
+
+def test_subset_of_an_imported_recording_adds_nothing(lake: Path, tmp_path: Path):
+    lines = file_lines(SSI_B)
+    [whole] = import_paths(lake, [SSI_B])
+    before = lake_files(lake)
+    for name, part in (("head.jsonl", lines[:1000]), ("middle.jsonl", lines[200:700]), ("tail.jsonl", lines[-50:])):
+        [r] = import_paths(lake, [_slice_file(tmp_path, name, part)])
+        assert r.frames == {} and r.skipped_reason == f"already in the lake (session {whole.session})", name
+    assert lake_files(lake) == before
+
+
+def test_recording_that_repeats_frames_otherwise_is_refused_and_nothing_is_written(lake: Path, tmp_path: Path):
+    from capture.importers import OverlappingRecording
+
+    lines = file_lines(SSI_B)
+    [ra] = import_paths(lake, [_slice_file(tmp_path, "a.jsonl", lines[:1000])])
+    before = lake_files(lake)
+    edited = json.loads(lines[600])
+    edited["Content"] = edited["Content"].replace('"Volume":', '"Volume": 1, "X":')
+    mixed = _slice_file(tmp_path, "mixed.jsonl", [*lines[:600], json.dumps(edited), *lines[601:1200]])
+    with pytest.raises(OverlappingRecording, match=f"mixed.jsonl: frames for {JUL20} from line .* {ra.session}"):
+        import_paths(lake, [SSI_MI, mixed])  # MI comes first and is new: still nothing of the command is written
+    assert lake_files(lake) == before

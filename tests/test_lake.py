@@ -51,7 +51,8 @@ def test_event_schema():
     assert EVENT_PL == pl.Schema(
         {"wall_ns": pl.Int64, "session": pl.String, "seq": pl.UInt64, "kind": pl.String, "detail": pl.String}
     )
-    assert {"connect", "subscribe", "disconnect", "reconnect", "gap", "server_error", "heartbeat_timeout"} == set(
+    assert {"connect", "subscribe", "disconnect", "reconnect", "gap", "server_error", "heartbeat_timeout",
+            "corrupt_segment"} == set(
         EVENT_KINDS
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,31 @@ from pathlib import Path
 from typing import Any, Literal
 
 from market.clock import TZ
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s\"']*):(?P<pw>[^\s\"']*)@")
+_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE)
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` URL and every ``password=...`` conninfo
+    pair replaced by ``***`` (works on URLs that cannot be parsed, and on error messages quoting them)."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}:***@", text)
+    return _KV_PASSWORD.sub(lambda m: f"{m['head']}***", text)
+
+
+def _check_postgres_url(url: str) -> None:
+    """Refuse a ``VNTRACK_DATABASE_URL`` psycopg cannot use, with a message that never holds its password."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("postgresql", "postgres"):
+        shown = f"scheme {scheme!r}" if scheme else "no scheme"
+        raise ValueError(f"VNTRACK_DATABASE_URL must be a PostgreSQL URL (postgresql://user@host:port/db), got "
+                         f"{shown}; unset it to use the DuckDB file in the lake")
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(url)
+    except Exception as exc:  # psycopg.ProgrammingError quoting the whole URL
+        raise ValueError(f"VNTRACK_DATABASE_URL cannot be parsed: {redact_url(str(exc)).strip()}") from None
 
 
 @dataclass(frozen=True)
@@ -38,6 +64,8 @@ class Target:
             raise ValueError("a DuckDB warehouse needs a file path (VNTRACK_WAREHOUSE_PATH)")
         if self.kind == "postgres" and not self.url:
             raise ValueError("a PostgreSQL warehouse needs a URL, e.g. postgresql://postgres@127.0.0.1:5432/vntrack")
+        if self.kind == "postgres":
+            _check_postgres_url(self.url)
 
     def describe(self) -> str:
         """Where it is, without any password (for logs and ``db status``)."""

@@ -152,6 +152,11 @@ def current_snapshot() -> Snapshot | None:
     return latest_snapshot()
 
 
+def day_notice(day: date | None = None) -> str | None:
+    """A sentence about a day that is not whole (``app.data.snapshot.day_notice``), or None."""
+    return _snapshot.day_notice(lake(), day)
+
+
 def curated_days() -> list[date]:
     """Finished days in the lake (those that can be replayed), ascending."""
     return _snapshot.curated_days(lake())

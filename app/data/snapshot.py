@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from storage import lake as _lake
 from storage import live as live_store
 from storage.lake import curated_path
 from storage.live import SnapshotFormatError  # noqa: F401  (raised through this module's readers)
@@ -145,12 +146,38 @@ def read_live_snapshot(lake: Path, day: date) -> Snapshot | None:
 
 
 def curated_days(lake: Path) -> list[date]:
-    """Trading dates with a curated ``board`` table (a finished, replayed day), ascending."""
+    """Trading dates with a whole curated set (complete or incomplete, not partial) that has a ``board`` table,
+    ascending."""
     root = Path(lake) / "curated"
     if not root.is_dir():
         return []
     out = [date.fromisoformat(m[1]) for d in root.iterdir() if (m := _DATE_DIR.match(d.name))]
-    return sorted(d for d in out if curated_path(lake, d, "board").is_file())
+    return sorted(d for d in out if curated_path(lake, d, "board").is_file()
+                  and _lake.curated_day_state(lake, d, tuple(CURATED)) in ("complete", "incomplete"))
+
+
+def day_notice(lake: Path, day: date | None = None) -> str | None:
+    """What the app must say about days that are not whole, or None.
+
+    With ``day``: that day's state when it is ``incomplete`` (unreadable raw segments in the quarantine).
+    Without: the newest date that has raw frames but no whole curated set (``missing`` or ``partial``), so an
+    empty page says "not built yet" or "interrupted", never "no market data", for a day that has data.
+    """
+    if day is not None:
+        if _lake.curated_day_state(lake, day, tuple(CURATED)) != "incomplete":
+            return None
+        bad = [p.name for p in _lake.quarantined_segments(lake, day)] or (_lake.read_manifest(lake, day) or {}).get(
+            "incomplete", [])
+        return (f"Incomplete day {day}: {len(bad)} raw segment(s) could not be read and are in the quarantine "
+                f"({', '.join(bad)}); the figures leave their frames out.")
+    for d in reversed(_lake.lake_dates(lake)):
+        state = _lake.curated_day_state(lake, d, tuple(CURATED))
+        if state == "partial":
+            return (f"{d} has raw frames but only part of its curated tables (a replay or rebuild was interrupted):"
+                    f" run `vntrack replay --date {d}`.")
+        if state == "missing":
+            return f"{d} has raw frames but was not built yet: run `vntrack replay --date {d}`."
+    return None
 
 
 def curated_signature(lake: Path, day: date) -> tuple[tuple[str, int], ...]:

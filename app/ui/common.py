@@ -52,6 +52,11 @@ def source_banner(snap: Snapshot) -> None:
                    "open the Replay page to pause or stop")
     else:
         st.caption(f"📁 Finished day (phiên đã đóng) {snap.trading_date}, curated tables{at}")
+        from app.data import day_notice
+
+        notice = day_notice(snap.trading_date)
+        if notice:
+            st.warning(notice)
     sessions = market_session(snap)
     if sessions:
         st.caption(market_session_line(sessions))
@@ -75,8 +80,12 @@ def market_session_line(sessions: dict[str, str]) -> str:
 
 
 def no_data(what: str = "") -> None:
-    """The empty-lake message (never a traceback)."""
-    st.info(f"{what + ' ' if what else ''}{EMPTY_LAKE}")
+    """The empty-lake message (never a traceback); a day with raw frames but no whole curated set is named
+    instead (missing: not built yet; partial: interrupted), so a day that has data never reads "no market data"."""
+    from app.data import day_notice
+
+    notice = day_notice()
+    st.info(f"{what + ' ' if what else ''}{notice or EMPTY_LAKE}")
 
 
 def price(x: float | None, points: bool = False) -> str:

@@ -193,11 +193,17 @@ class Daemon:
                         extra={"fields": {"trading_date": str(day)}})
         session = session_id(day)
         source = s.resolved_source
+        if s.metrics_port is not None:  # before the journal exists: a port in use leaves nothing behind
+            try:
+                self.health.serve(s.metrics_host, s.metrics_port)
+            except OSError as exc:
+                raise CaptureError(ExitCode.CONFIG, (
+                    f"cannot serve metrics on {s.metrics_host}:{s.metrics_port}: {exc.strerror or exc}; another "
+                    "process holds the port (another daemon?): choose one with --metrics-port (0 = any free "
+                    "port) or VNTRACK_CAPTURE_METRICS_PORT")) from None
         recorder = Recorder(session, day, source, self.items, self.stats, s.queue_frames)
         writer = SegmentWriter(self.lake, self.items, self.stats, session, day, source, flush_ms=s.flush_ms,
                                seal_seconds=s.seal_seconds, seal_frames=s.seal_frames, tick=self.health.tick)
-        if s.metrics_port is not None:
-            self.health.serve(s.metrics_host, s.metrics_port)
         writer.start()
         log.info("capture started", extra={"fields": {
             "session": session, "trading_date": str(day), "source": source, "channels": s.channels,

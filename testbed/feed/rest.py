@@ -95,7 +95,7 @@ async def access_token(request: Request) -> Response:
     state: FeedState = request.app.state.feed
     try:
         body = json.loads(await request.body() or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse: no credentials in it
         body = {}
     fields = {str(k).lower(): v for k, v in body.items()} if isinstance(body, dict) else {}
     cid, secret = fields.get("consumerid"), fields.get("consumersecret")

@@ -38,6 +38,9 @@ from testbed.feed.state import FeedState, log
 from testbed.feed.tokens import TokenAuthority
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+WS_MAX_MESSAGE_BYTES = 1 << 20
+"""Largest WebSocket message a client may send (a SwitchChannels of every listed symbol is ~50 KB); bigger closes
+the socket with 1009. HTTP bodies are bounded separately (``testbed.feed.app.MAX_BODY_BYTES``, 413)."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ def serve(lake: Path, options: FeedOptions, settings: FeedSettings) -> str | Non
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         build_app(state), log_level="warning", access_log=False, lifespan="off", ws="websockets-sansio",
-        ws_ping_interval=None, ws_per_message_deflate=False,
+        ws_ping_interval=None, ws_per_message_deflate=False, ws_max_size=WS_MAX_MESSAGE_BYTES,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds + 0.999),
     )
     logging.getLogger("uvicorn.error").addFilter(_DenialNoise())  # after Config(): it configures uvicorn's logs

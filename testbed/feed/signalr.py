@@ -114,7 +114,10 @@ def _spec(state: FeedState, *texts: str | None) -> FaultSpec:
 def _hub_names(connection_data: str | None) -> list[str]:
     if not connection_data:
         return []
-    hubs = json.loads(connection_data)
+    try:
+        hubs = json.loads(connection_data)
+    except RecursionError:  # nested deeper than the parser goes: not connection data
+        raise ValueError("connectionData is nested too deep") from None
     if not isinstance(hubs, list) or not all(isinstance(h, dict) for h in hubs):
         raise ValueError("connectionData must be a JSON list of {\"name\": ...}")
     return [str(h.get("name", "")) for h in hubs]
@@ -382,7 +385,7 @@ class Connection:
     async def _on_invocation(self, text: str) -> None:
         try:
             call = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             log.warning("connection %s sent a frame that is not JSON (%d chars); ignored", self.id, len(text))
             return
         if not isinstance(call, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -54,20 +55,35 @@ def replay_command(
     if not days:
         console.print(f"[red]error:[/red] the lake {settings.lake} is empty: run `vntrack import PATH...` first")
         raise typer.Exit(1)
-    table = Table("date", "frames", "trades", "quarantined", "alerts", "seconds", title="replay")
-    reports = []
+    table = Table("date", "frames", "trades", "quarantined", "alerts", "seconds", "note", title="replay")
+    reports, failed = [], []
+    many = len(days) > 1  # --all or a range: one bad day never stops the others
     for day in days:
         try:
             r = replay_day(settings, day)
         except NoRawData as e:
-            console.print(f"[red]error:[/red] {e}")
-            raise typer.Exit(1) from e
+            if not many:
+                console.print(f"[red]error:[/red] {e}", soft_wrap=True)
+                raise typer.Exit(1) from None
+            failed.append((day, str(e)))
+            continue
+        except (OSError, ValueError) as e:  # a single day fails in one line (vntrack.cli.main)
+            if not many:
+                raise
+            failed.append((day, f"{type(e).__name__}: {e}"))
+            continue
+        note = f"INCOMPLETE: {len(r.corrupt_segments)} unreadable raw segment(s) quarantined: " \
+               f"{', '.join(r.corrupt_segments)}" if r.corrupt_segments else ""
         table.add_row(day.isoformat(), f"{r.frames:,}", f"{r.rows['trades']:,}", f"{r.quarantined:,}",
-                      f"{r.rows['alerts']:,}", f"{r.seconds:.2f}")
+                      f"{r.rows['alerts']:,}", f"{r.seconds:.2f}", note)
         reports.append(r)
     console.print(table)
     for r in reports:
         print(f"report {r.day}: {r.report_html.resolve()}  (summary: {r.report_markdown.resolve()})")
+    for day, why in failed:
+        print(f"error: {day} not replayed: {' '.join(why.split())}", file=sys.stderr)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _days(settings, date: str | None, all_dates: bool, start: str | None, end: str | None) -> list:

@@ -16,15 +16,19 @@ db_app = typer.Typer(no_args_is_help=True, add_completion=False,
 def migrate_command() -> None:
     """Apply pending migrations (detects TimescaleDB on PostgreSQL at the first migration)."""
     from warehouse.migrate import apply_retention, flavor, migrate
-    from warehouse.target import target_from_settings
+    from warehouse.target import redact_url, target_from_settings
 
     settings = get_settings()
-    target = target_from_settings(settings)
+    try:
+        target = target_from_settings(settings)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
     try:
         applied = migrate(target)
         apply_retention(target, retention_days=settings.warehouse_retention_days)
     except Exception as e:  # connection refused, bad URL, file locked: say so, exit 1
-        console.print(f"[red]error:[/red] cannot migrate {target.describe()}: {e}")
+        console.print(f"[red]error:[/red] cannot migrate {target.describe()}: {redact_url(str(e))}")
         raise typer.Exit(1) from e
     print(f"{target.describe()}: flavour {flavor(target)}; applied {', '.join(applied) or 'nothing (up to date)'}")
 
@@ -33,13 +37,18 @@ def migrate_command() -> None:
 def status_command() -> None:
     """Where the warehouse is, its flavour (duckdb | postgres | timescaledb), migrations, loaded days."""
     from warehouse.migrate import status
-    from warehouse.target import target_from_settings
+    from warehouse.target import redact_url, target_from_settings
 
-    target = target_from_settings(get_settings())
+    settings = get_settings()
+    try:
+        target = target_from_settings(settings)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
     try:
         st = status(target)
     except Exception as e:
-        console.print(f"[red]error:[/red] cannot read {target.describe()}: {e}")
+        console.print(f"[red]error:[/red] cannot read {target.describe()}: {redact_url(str(e))}")
         raise typer.Exit(1) from e
     flavour = st.flavor or "not migrated (run `vntrack db migrate`)"
     if st.flavor == "postgres":

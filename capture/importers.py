@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from capture import import_jsonl, import_kbs
-from storage.lake import next_segment, raw_segment_path, raw_segments, session_of_segment, write_raw_segment
+from storage.lake import next_segment, raw_segments, session_of_segment, write_raw_segment
 from storage.schemas import RAW_FRAME, ImportedFrame
 
 Format = Literal["ssi-jsonl", "kbs-ticks-csv"]

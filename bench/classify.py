@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import polars as pl
@@ -22,20 +21,12 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.replay import best_time  # noqa: E402  (best of N, the same timer as the replay bench)
 from capture.importers import import_paths  # noqa: E402
 from storage import lake  # noqa: E402
 from transforms.classify import classification_ledger  # noqa: E402
 from transforms.params import params_from_mapping  # noqa: E402
 from transforms.pipeline import run_day  # noqa: E402
-
-
-def _time(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def main() -> None:
@@ -54,9 +45,9 @@ def main() -> None:
                      for i in range(args.copies)])
     trades = run_day(raw, day)["trades"]
     lee_ready = params_from_mapping({"classification": {"rule": "lee_ready"}})
-    base = _time(lambda: run_day(raw, day), args.repeat)
-    alt = _time(lambda: run_day(raw, day, params=lee_ready), args.repeat)
-    ledger = _time(lambda: classification_ledger(trades), args.repeat)
+    base = best_time(lambda: run_day(raw, day), args.repeat)
+    alt = best_time(lambda: run_day(raw, day, params=lee_ready), args.repeat)
+    ledger = best_time(lambda: classification_ledger(trades), args.repeat)
     print(f"{raw.height:,} frames, {trades.height:,} trades ({args.copies} copies of {day}); "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus")
     print(f"run_day (defaults)      {base:8.3f} s  {trades.height / base:12,.0f} trades/s  ratio 1.00")

@@ -39,7 +39,8 @@ from transforms.pipeline import run_day, run_parsed  # noqa: E402
 from transforms.reference import run_reference  # noqa: E402
 
 
-def _time(fn, repeat: int) -> float:
+def best_time(fn, repeat: int) -> float:
+    """The best wall time of ``repeat`` calls of ``fn``, s (the least disturbed run on a noisy machine)."""
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
@@ -70,22 +71,22 @@ def main() -> None:
     started = time.perf_counter()
     parse_frames(raw.head(10), args.date)  # compiles the scanner, or loads it from numba's cache
     print(f"scanner compile/load: {time.perf_counter() - started:.2f} s (once per process)")
-    parse = _time(lambda: parse_frames(raw, args.date), args.repeat)
-    cold = _time(lambda: run_day(raw, args.date), args.repeat)
+    parse = best_time(lambda: parse_frames(raw, args.date), args.repeat)
+    cold = best_time(lambda: run_day(raw, args.date), args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         lake = Path(tmp) / "lake"
         for (session,), frame in raw.group_by("session", maintain_order=True):
             lake_io.write_raw_segment(lake, args.date, session, 0, lake_io.raw_table_from_polars(frame))
         load_parsed(lake, args.date)  # the first load publishes the parsed layer
-        warm = _time(lambda: run_parsed(load_parsed(lake, args.date)[0], args.date), args.repeat)
-        read = _time(lambda: load_parsed(lake, args.date), args.repeat)
+        warm = best_time(lambda: run_parsed(load_parsed(lake, args.date)[0], args.date), args.repeat)
+        read = best_time(lambda: load_parsed(lake, args.date), args.repeat)
     n = raw.height
     print(f"parse only : {n / parse:12,.0f} frames/s  ({parse:.2f} s, best of {args.repeat})")
     print(f"cold       : {n / cold:12,.0f} frames/s  ({cold:.2f} s, best of {args.repeat}; raw -> all tables)")
     print(f"warm       : {n / warm:12,.0f} frames/s  ({warm:.2f} s, best of {args.repeat}; parsed layer -> all tables,"
           f" of which reading the layer {read:.2f} s)")
     if not args.no_reference:
-        ref = _time(lambda: run_reference(raw, args.date), 1)
+        ref = best_time(lambda: run_reference(raw, args.date), 1)
         print(f"reference  : {n / ref:12,.0f} frames/s  ({ref:.2f} s)")
         print(f"ratio cold : {ref / cold:12.1f} x  (same input, same run)")
         print(f"ratio warm : {ref / warm:12.1f} x  (same input, same run)")

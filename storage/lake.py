@@ -567,7 +567,8 @@ def curated_day_state(lake: Path, day: date, expected: tuple[str, ...] = ()) -> 
     return "incomplete" if quarantined_segments(lake, day) or (manifest or {}).get("incomplete") else "complete"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (signal 0; another user's process counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -592,7 +593,7 @@ def clean_stale(lake: Path, day: date) -> list[Path]:
     if root.is_dir():
         for p in sorted(root.iterdir()):
             m = _STAGE.match(p.name)
-            if not m or m["day"] != f"{day:%Y-%m-%d}" or _pid_alive(int(m["pid"])):
+            if not m or m["day"] != f"{day:%Y-%m-%d}" or pid_alive(int(m["pid"])):
                 continue
             if m["kind"] == "old" and not final.exists():
                 os.replace(p, final)
@@ -606,7 +607,7 @@ def clean_stale(lake: Path, day: date) -> list[Path]:
         for p in directory.glob("*.tmp"):
             m = _TMP.match(p.name)
             pid = int(m["pid"]) if m and m["pid"] else None
-            stale = (not _pid_alive(pid)) if pid is not None else (time.time() - p.stat().st_mtime > LEGACY_TMP_AGE_S)
+            stale = (not pid_alive(pid)) if pid is not None else (time.time() - p.stat().st_mtime > LEGACY_TMP_AGE_S)
             if stale:
                 p.unlink(missing_ok=True)
                 out.append(p)

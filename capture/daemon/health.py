@@ -26,6 +26,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from capture.daemon.recorder import Stats
+from storage.lake import pid_alive
 
 STALE_AFTER_S = 10.0
 
@@ -57,16 +58,6 @@ def read_status(path: Path) -> dict:
     return data
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def health_problems(status: dict, now_ns: int | None = None, max_frame_age_s: float | None = None) -> list[str]:
     """What is wrong according to a status (empty = healthy).
 
@@ -77,7 +68,7 @@ def health_problems(status: dict, now_ns: int | None = None, max_frame_age_s: fl
     problems = []
     if status.get("state") in ("stopped", "failed"):
         problems.append(f"the daemon is {status['state']}")
-    elif not _alive(int(status.get("pid", 0) or 0)):
+    elif not pid_alive(int(status.get("pid", 0) or 0)):
         problems.append(f"process {status.get('pid')} is not running (killed?)")
     else:
         age = (now_ns - int(status.get("updated_ns", 0))) / 1e9

@@ -16,14 +16,10 @@ db_app = typer.Typer(no_args_is_help=True, add_completion=False,
 def migrate_command() -> None:
     """Apply pending migrations (detects TimescaleDB on PostgreSQL at the first migration)."""
     from warehouse.migrate import apply_retention, flavor, migrate
-    from warehouse.target import redact_url, target_from_settings
+    from warehouse.target import redact_url
 
     settings = get_settings()
-    try:
-        target = target_from_settings(settings)
-    except ValueError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+    target = _target(settings)
     try:
         applied = migrate(target)
         apply_retention(target, retention_days=settings.warehouse_retention_days)
@@ -37,14 +33,10 @@ def migrate_command() -> None:
 def status_command() -> None:
     """Where the warehouse is, its flavour (duckdb | postgres | timescaledb), migrations, loaded days."""
     from warehouse.migrate import status
-    from warehouse.target import redact_url, target_from_settings
+    from warehouse.target import redact_url
 
     settings = get_settings()
-    try:
-        target = target_from_settings(settings)
-    except ValueError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+    target = _target(settings)
     try:
         st = status(target)
     except Exception as e:
@@ -65,3 +57,14 @@ def status_command() -> None:
                  " (add shared_preload_libraries = 'timescaledb' and restart it to use TimescaleDB)"))
     print(f"migrations applied: {', '.join(st.applied) or 'none'}; pending: {', '.join(st.pending) or 'none'}")
     print(f"trading dates loaded: {st.days}")
+
+
+def _target(settings):
+    """The configured warehouse; a setting it cannot use is a one-line error, exit 2."""
+    from warehouse.target import target_from_settings
+
+    try:
+        return target_from_settings(settings)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None

@@ -64,7 +64,7 @@ class Snapshot:
     cursor: datetime | None = None
 
     def has(self, name: str) -> bool:
-        """True when the source carries table ``name`` (a live snapshot has no ``trades``/``foreign_flow``)."""
+        """True when the source carries table ``name`` (a live snapshot has no ``trades``)."""
         return name in self.tables
 
     def table(self, name: str) -> pl.DataFrame:

@@ -29,13 +29,9 @@ def live_foreign() -> None:
 
     left, right = st.columns(2)
     with left:
-        if snap.has("foreign_flow"):
-            cum = shaping.cumulative_net_by_minute(snap.table("foreign_flow"))
-            st.plotly_chart(charts.line(cum, "minute", "cum_net_bn", title="Cumulative net foreign value "
-                                        "(lũy kế ròng), bn VND", zero_line=True), key="foreign_cum")
-        else:
-            st.info("The live snapshot (contract C3) carries no per-frame foreign flow: the intraday cumulative net "
-                    "and the speed table show for finished and replayed days.")
+        cum = shaping.cumulative_net_by_minute(snap.table("foreign_flow"))  # every source carries foreign_flow
+        st.plotly_chart(charts.line(cum, "minute", "cum_net_bn", title="Cumulative net foreign value "
+                                    "(lũy kế ròng), bn VND", zero_line=True), key="foreign_cum")
     with right:
         sectors = snap.table("foreign_by_sector").sort("net_val_vnd", descending=True)
         st.plotly_chart(charts.bars(sectors.with_columns(net_bn=sectors["net_val_vnd"] / 1e9), "sector", "net_bn",
@@ -51,18 +47,17 @@ def live_foreign() -> None:
     sell_col.subheader("Top 10 net sell (bán ròng)")
     sell_col.dataframe(shaping.top_foreign(summary, "sell"), hide_index=True, placeholder="—", column_config=cfg)
 
-    if snap.has("foreign_flow"):
-        st.subheader("Speed and acceleration per symbol (tốc độ, gia tốc)")
-        speed = shaping.foreign_speed(snap.table("foreign_flow"))
-        st.dataframe(speed, hide_index=True, placeholder="—", column_config={
-            "speed_vol_per_min": st.column_config.NumberColumn("Net speed, shares/min", format="%+.0f"),
-            "accel_vol_per_min": st.column_config.NumberColumn("Net acceleration", format="%+.0f"),
-            "speed_buy_vol_per_min": st.column_config.NumberColumn("Buy speed (mua)", format="%.0f"),
-            "accel_buy_vol_per_min": st.column_config.NumberColumn("Buy acceleration", format="%+.0f"),
-            "speed_sell_vol_per_min": st.column_config.NumberColumn("Sell speed (bán)", format="%.0f"),
-            "accel_sell_vol_per_min": st.column_config.NumberColumn("Sell acceleration", format="%+.0f"),
-            "cum_net_vol": st.column_config.NumberColumn("Net volume today", format="%+d"),
-            "room_used_pct": st.column_config.NumberColumn("Room used %", format="%.1f%%")})
+    st.subheader("Speed and acceleration per symbol (tốc độ, gia tốc)")
+    speed = shaping.foreign_speed(snap.table("foreign_flow"))
+    st.dataframe(speed, hide_index=True, placeholder="—", column_config={
+        "speed_vol_per_min": st.column_config.NumberColumn("Net speed, shares/min", format="%+.0f"),
+        "accel_vol_per_min": st.column_config.NumberColumn("Net acceleration", format="%+.0f"),
+        "speed_buy_vol_per_min": st.column_config.NumberColumn("Buy speed (mua)", format="%.0f"),
+        "accel_buy_vol_per_min": st.column_config.NumberColumn("Buy acceleration", format="%+.0f"),
+        "speed_sell_vol_per_min": st.column_config.NumberColumn("Sell speed (bán)", format="%.0f"),
+        "accel_sell_vol_per_min": st.column_config.NumberColumn("Sell acceleration", format="%+.0f"),
+        "cum_net_vol": st.column_config.NumberColumn("Net volume today", format="%+d"),
+        "room_used_pct": st.column_config.NumberColumn("Room used %", format="%.1f%%")})
     st.subheader("Foreign room used (tỷ lệ room đã dùng)")
     room = summary.select("symbol", "sector", (summary["room_used"] * 100).alias("room_used_pct"), "corrections") \
         .sort("room_used_pct", descending=True, nulls_last=True)

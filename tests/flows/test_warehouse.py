@@ -54,10 +54,19 @@ def test_migrations_are_versioned_idempotent_and_report_the_flavour(pg_factory, 
     assert (st.timescale_available, st.timescale_preloaded) == (found.installed, found.preloaded)
 
 
+# Curated columns schema v1 (frozen) does not store yet: the loader drops them until a migration 0002 adds them.
+NOT_IN_WAREHOUSE_V1 = {
+    "foreign_flow": ("speed_buy_vol_per_min", "accel_buy_vol_per_min", "speed_sell_vol_per_min",
+                     "accel_sell_vol_per_min"),  # issue 11: buy/sell speed and acceleration beside net
+}
+
+
 def test_warehouse_tables_carry_the_curated_schemas():
     specs = {t.name: [c for c, _ in t.columns] for t in TABLES_V1}
     for name in CURATED:
-        assert specs[name] == list(CURATED[name].names()), name
+        left_out = NOT_IN_WAREHOUSE_V1.get(name, ())
+        assert set(left_out) <= set(CURATED[name].names()), name  # the list names real columns only
+        assert specs[name] == [c for c in CURATED[name].names() if c not in left_out], name
     assert all("trading_date" in cols for cols in specs.values())
 
 

@@ -16,7 +16,7 @@ Only identifiers from the frozen spec are interpolated; no value ever is (values
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from warehouse.schema_v1 import TableSpec
@@ -65,7 +65,7 @@ def create_statements(flavor: Flavor, tables: Iterable[TableSpec], days: tuple[t
     Parameters
     ----------
     flavor : ``duckdb``, ``postgres`` (partitioned by day) or ``timescaledb`` (hypertables).
-    tables : the per-date tables (``schema_v1.TABLES_V1``).
+    tables : the per-date tables (``schema_v1.TABLES_V1`` for migration 0001).
     days : columns of the ``days`` table (``schema_v1.DAYS_V1``); its primary key is ``trading_date``.
 
     Returns
@@ -93,6 +93,13 @@ def create_statements(flavor: Flavor, tables: Iterable[TableSpec], days: tuple[t
     if flavor == "timescaledb":
         out.extend(_compression_statements(tables))
     return out
+
+
+def add_column_statements(flavor: Flavor, added: Mapping[str, tuple[tuple[str, str], ...]]) -> list[str]:
+    """``ALTER TABLE t ADD COLUMN c type`` for each ``{table: ((column, logical type), ...)}`` (nullable, no
+    default: rows loaded before read NULL), in order. Used by migrations that extend a frozen schema."""
+    return [f'ALTER TABLE "{table}" ADD COLUMN "{name}" {sql_type(flavor, logical)}'
+            for table, columns in added.items() for name, logical in columns]
 
 
 def _candle_select(flavor: Flavor, width: str) -> str:

@@ -24,10 +24,11 @@ from datetime import date, datetime, timedelta, timezone
 import polars as pl
 
 from market.clock import ICT, TZ
-from warehouse.schema_v1 import DAYS_V1, TABLES_V1, TableSpec
+from warehouse.schema_v1 import TableSpec
+from warehouse.schema_v2 import DAYS_V2, TABLES_V2
 from warehouse.target import Target, connect_duckdb, connect_postgres, duckdb_writer_lock
 
-SPECS: dict[str, TableSpec] = {t.name: t for t in TABLES_V1}
+SPECS: dict[str, TableSpec] = {t.name: t for t in TABLES_V2}
 PG_TYPES = {"text": "text", "bigint": "int8", "double": "float8", "date": "date", "timestamptz": "timestamptz",
             "boolean": "bool"}
 _POLARS = {"text": pl.String, "bigint": pl.Int64, "double": pl.Float64, "date": pl.Date,
@@ -51,7 +52,7 @@ def conform(name: str, df: pl.DataFrame, day: date) -> pl.DataFrame:
 
     Parameters
     ----------
-    name : a table of ``schema_v1.TABLES_V1``.
+    name : a table of ``schema_v2.TABLES_V2`` (the current schema).
     df : the curated (or derived) frame; ``seq`` may be UInt64 (cast to Int64), extra columns are dropped.
     day : the trading date being loaded; every row must have it.
 
@@ -80,7 +81,7 @@ def replace_day(target: Target, day: date, frames: Mapping[str, pl.DataFrame], *
     ----------
     target : the warehouse (migrated: ``warehouse.migrate.migrate``).
     day : trading date.
-    frames : ``{table: frame}`` for tables of ``TABLES_V1``; each frame is conformed (:func:`conform`). Tables
+    frames : ``{table: frame}`` for tables of ``TABLES_V2``; each frame is conformed (:func:`conform`). Tables
         not named keep their rows of ``day``.
     day_row : when given, the ``days`` row of the date (keys: status, frames, row_counts (dict), dq_failed,
         dq_total); ``loaded_at`` is now. When None, ``days`` is untouched (reconcile's completeness load).
@@ -129,7 +130,7 @@ def _replace_duckdb(target, day, data, row, progress) -> LoadResult:
                         progress(name, df.height)
                 if row is not None:
                     conn.execute("DELETE FROM days WHERE trading_date = ?", [day])
-                    names = [c for c, _ in DAYS_V1]
+                    names = [c for c, _ in DAYS_V2]
                     conn.execute(f"INSERT INTO days ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
                                  [row[c] for c in names])
                 conn.execute("COMMIT")
@@ -326,7 +327,7 @@ def _replace_postgres(target, day, data, row, progress) -> LoadResult:
                 if progress:
                     progress(name, df.height)
             if row is not None:
-                names = [c for c, _ in DAYS_V1]
+                names = [c for c, _ in DAYS_V2]
                 cur.execute(
                     sql.SQL("INSERT INTO days ({}) VALUES ({}) ON CONFLICT (trading_date) DO UPDATE SET {}").format(
                         sql.SQL(", ").join(map(sql.Identifier, names)),

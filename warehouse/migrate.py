@@ -74,14 +74,16 @@ def _migrations(target: Target):
     return read_migrations(str(MIGRATIONS / ("duckdb" if target.kind == "duckdb" else "postgres")))
 
 
-def migrate(target: Target) -> list[str]:
-    """Apply every pending migration; returns the ids applied (empty when up to date).
+def migrate(target: Target, *, upto: str | None = None) -> list[str]:
+    """Apply every pending migration (or those up to and including ``upto``); returns the ids applied (empty
+    when up to date).
 
     On PostgreSQL, migration 0001 picks the flavour ``target.flavor`` asks for against what the server offers
     (:mod:`warehouse.flavor`; ``auto`` may warn once with :class:`~warehouse.flavor.FlavorWarning`).
 
     Raises
     ------
+    ValueError : ``upto`` names no migration.
     psycopg.OperationalError / duckdb.IOException : the database cannot be reached or opened.
     warehouse.flavor.FlavorUnavailable : ``target.flavor == "timescaledb"`` and the server cannot
         (nothing was applied; the message says what to change).
@@ -91,7 +93,13 @@ def migrate(target: Target) -> list[str]:
         token = flavors.REQUESTED.set(target.flavor)
         try:
             with backend.lock():
-                todo = backend.to_apply(_migrations(target))
+                migrations = _migrations(target)
+                if upto is not None:
+                    ids = [m.id for m in migrations]
+                    if upto not in ids:
+                        raise ValueError(f"no migration {upto!r}; the migrations are {', '.join(ids)}")
+                    migrations = migrations.filter(lambda m: ids.index(m.id) <= ids.index(upto))
+                todo = backend.to_apply(migrations)
                 backend.apply_migrations(todo)
             return [m.id for m in todo]
         finally:
@@ -162,10 +170,10 @@ def apply_retention(target: Target, *, retention_days: int | None, today: date |
     """
     if target.kind != "postgres" or flavor(target) != "timescaledb":
         return
-    from warehouse.schema_v1 import TABLES_V1
+    from warehouse.schema_v2 import TABLES_V2
 
     with connect_postgres(target.url, autocommit=True) as conn:
-        for spec in TABLES_V1:
+        for spec in TABLES_V2:
             if not spec.time:
                 continue
             conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (spec.name,))

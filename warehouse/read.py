@@ -2,7 +2,7 @@
 
 Importable without Prefect or Great Expectations (contract C4). Every query is parameterized (psycopg's
 ``%(name)s``; rewritten to DuckDB's ``$name``), ordered deterministically, and returns a Polars frame whose
-dtypes come from the schema (``schema_v1``), so both engines give equal frames for equal data.
+dtypes come from the schema (``schema_v2``, the current one), so both engines give equal frames for equal data.
 
 Example::
 
@@ -28,11 +28,11 @@ from typing import Any, Literal
 import polars as pl
 
 from market.clock import TZ
-from warehouse.schema_v1 import DAYS_V1, TABLES_V1
+from warehouse.schema_v2 import DAYS_V2, TABLES_V2
 from warehouse.target import Target, connect_duckdb, connect_postgres, target_from_settings
 
 Interval = Literal["1m", "5m", "1h"]
-_SPEC = {t.name: dict(t.columns) for t in TABLES_V1} | {"days": dict(DAYS_V1)}
+_SPEC = {t.name: dict(t.columns) for t in TABLES_V2} | {"days": dict(DAYS_V2)}
 _POLARS = {"text": pl.String, "bigint": pl.Int64, "double": pl.Float64, "date": pl.Date,
            "timestamptz": pl.Datetime("us", TZ), "boolean": pl.Boolean}
 _CANDLE_VIEW = {"5m": "candles_5m", "1h": "candles_1h"}
@@ -97,7 +97,7 @@ class WarehouseReader:
     # --------------------------------------------------------------------------------------------- queries
 
     def table(self, table: str, day: date | None = None) -> pl.DataFrame:
-        """Every column of a loaded table (``schema_v1``), for one trading date or for all, by trading_date.
+        """Every column of a loaded table (``schema_v2``), for one trading date or for all, by trading_date.
 
         Raises
         ------

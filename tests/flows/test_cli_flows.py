@@ -28,9 +28,9 @@ def test_db_migrate_and_status_on_postgres_and_duckdb(pg_factory, tmp_path):
     for env, flavour in (({"VNTRACK_DATABASE_URL": url}, served),
                          ({"VNTRACK_LAKE": str(tmp_path / "lake")}, "duckdb")):
         before = _vntrack("db", "status", env=env)
-        assert before.returncode == 0 and "not migrated" in before.stdout and "pending: 0001_initial" in before.stdout
+        assert before.returncode == 0 and "not migrated" in before.stdout and "pending: 0001_initial, 0002_foreign_flow_side_speeds" in before.stdout
         first = _vntrack("db", "migrate", env=env)
-        assert first.returncode == 0 and f"flavour {flavour}; applied 0001_initial" in first.stdout, first.stderr
+        assert first.returncode == 0 and f"flavour {flavour}; applied 0001_initial, 0002_foreign_flow_side_speeds" in first.stdout, first.stderr
         after = _vntrack("db", "status", env=env).stdout
         assert f"flavour:   {flavour}" in after and "trading dates loaded: 0" in after
         assert "pending: none" in after

@@ -19,10 +19,14 @@ from warehouse.load import conform, replace_day
 from warehouse.migrate import migrate, status
 from warehouse.read import WarehouseReader
 from warehouse.schema_v1 import TABLES_V1
+from warehouse.schema_v2 import ADDED_IN_0002, TABLES_V2
 from warehouse.target import Target
 from tests.conftest import REAL_DAY
 from tests.flows.conftest import SIM_DAY, SIM_DAY_2
 from transforms.schemas import CURATED
+
+
+MIGRATIONS = ["0001_initial", "0002_foreign_flow_side_speeds"]
 
 
 def _queries(day: date, symbol: str):
@@ -45,29 +49,76 @@ def test_migrations_are_versioned_idempotent_and_report_the_flavour(pg_factory, 
     with psycopg.connect(pg.url) as conn:
         found = offer(conn)
     for target, flavour in ((pg, "timescaledb" if found.timescaledb else "postgres"), (duck, "duckdb")):
-        assert status(target).pending == ["0001_initial"]
-        assert migrate(target) == ["0001_initial"]
+        assert status(target).pending == MIGRATIONS
+        assert migrate(target) == MIGRATIONS
         assert migrate(target) == []
         st = status(target)
-        assert (st.flavor, st.applied, st.pending, st.days) == (flavour, ["0001_initial"], [], 0)
+        assert (st.flavor, st.applied, st.pending, st.days) == (flavour, MIGRATIONS, [], 0)
     st = status(pg)
     assert (st.timescale_available, st.timescale_preloaded) == (found.installed, found.preloaded)
 
 
-# Curated columns schema v1 (frozen) does not store yet: the loader drops them until a migration 0002 adds them.
-NOT_IN_WAREHOUSE_V1 = {
-    "foreign_flow": ("speed_buy_vol_per_min", "accel_buy_vol_per_min", "speed_sell_vol_per_min",
-                     "accel_sell_vol_per_min"),  # issue 11: buy/sell speed and acceleration beside net
-}
-
-
 def test_warehouse_tables_carry_the_curated_schemas():
-    specs = {t.name: [c for c, _ in t.columns] for t in TABLES_V1}
+    """Schema v2 (the current one) stores every curated column in the curated order; v1 lacked exactly the
+    columns migration 0002 adds (foreign_flow's buy/sell speed and acceleration, issue 11)."""
+    specs = {t.name: [c for c, _ in t.columns] for t in TABLES_V2}
     for name in CURATED:
-        left_out = NOT_IN_WAREHOUSE_V1.get(name, ())
-        assert set(left_out) <= set(CURATED[name].names()), name  # the list names real columns only
-        assert specs[name] == [c for c in CURATED[name].names() if c not in left_out], name
+        assert specs[name] == CURATED[name].names(), name
+    v1 = {t.name: [c for c, _ in t.columns] for t in TABLES_V1}
+    for name, cols in specs.items():
+        assert [c for c in cols if c not in v1[name]] == [c for c, _ in ADDED_IN_0002.get(name, ())], name
     assert all("trading_date" in cols for cols in specs.values())
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "timescaledb"])
+def test_migration_0002_upgrades_a_warehouse_loaded_under_v1(engine, prepared, pg_factory, ts_factory, tmp_path):
+    """A date loaded under schema v1 keeps its rows through 0002 (NULL in the four added columns; on
+    TimescaleDB with its chunk compressed), and loading it again fills them with the curated values."""
+    import psycopg
+
+    from warehouse.load import ensure_partitions, partition_name
+    from warehouse.target import connect_duckdb
+
+    lake, infos = prepared["sim"]
+    target = (Target("duckdb", path=tmp_path / "wh.duckdb") if engine == "duckdb" else
+              Target("postgres", url=(ts_factory if engine == "timescaledb" else pg_factory)(), flavor=engine))
+    assert migrate(target, upto="0001_initial") == ["0001_initial"]
+    with pytest.raises(ValueError, match="0002_foreign_flow_side_speeds"):
+        migrate(target, upto="0003")
+    flow = pl.read_parquet(lake / "curated" / f"date={SIM_DAY}" / "foreign_flow.parquet")
+    v1 = [c for c, _ in next(t for t in TABLES_V1 if t.name == "foreign_flow").columns]
+    old = flow.select(v1).with_columns(pl.col("seq").cast(pl.Int64))
+    if engine == "duckdb":
+        conn = connect_duckdb(target.path)
+        conn.register("_old", old.to_arrow())
+        conn.execute(f"INSERT INTO foreign_flow ({', '.join(v1)}) SELECT {', '.join(v1)} FROM _old")
+        conn.close()
+    else:
+        with psycopg.connect(target.url, autocommit=True) as conn:
+            if engine == "postgres":
+                ensure_partitions(conn, SIM_DAY, ["foreign_flow"])
+            with conn.cursor().copy(f"COPY foreign_flow ({', '.join(v1)}) FROM STDIN") as copy:
+                for row in old.iter_rows():
+                    copy.write_row(row)
+            if engine == "timescaledb":
+                conn.execute("SELECT compress_chunk(c) FROM show_chunks('foreign_flow') c")
+                assert conn.execute("SELECT count(*) FROM timescaledb_information.chunks WHERE "
+                                    "hypertable_name = 'foreign_flow' AND is_compressed").fetchone()[0] >= 1
+            else:
+                assert conn.execute("SELECT to_regclass(%s)", (partition_name("foreign_flow", SIM_DAY),)
+                                    ).fetchone()[0] is not None
+    assert status(target).pending == MIGRATIONS[1:]
+    assert migrate(target) == MIGRATIONS[1:]
+    added = [c for c, _ in ADDED_IN_0002["foreign_flow"]]
+    read = WarehouseReader(target).foreign_flow(SIM_DAY)
+    assert read.height == flow.height > 0
+    assert read.select(added).null_count().row(0) == (flow.height,) * len(added)  # loaded before 0002
+    assert_frame_equal(read.select(v1).sort("session", "seq"), old.sort("session", "seq"))
+    steps.load(lake, SIM_DAY, target, **infos[SIM_DAY])  # loading the date again fills them
+    read = WarehouseReader(target).foreign_flow(SIM_DAY)
+    assert read.select(added).null_count().row(0) == flow.select(added).null_count().row(0)
+    assert all(n < flow.height for n in flow.select(added).null_count().row(0))  # the curated values arrived
+    assert_frame_equal(read.with_columns(pl.col("seq").cast(pl.UInt64)), flow)
 
 
 @pytest.mark.parametrize("which", ["simulated", "real"])

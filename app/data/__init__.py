@@ -25,6 +25,7 @@ from app.data import replay as _replay
 from app.data import snapshot as _snapshot
 from app.data.history import LakeHistory, open_history
 from app.data.snapshot import Snapshot
+from replay.parsed import raw_fingerprint
 from storage import live as live_store
 from storage.settings import Settings
 
@@ -107,8 +108,10 @@ class ReplayState:
 
 
 @st.cache_resource(max_entries=2, ttl="30m", show_spinner="Loading the day for replay (đang tải)...")
-def replay_day(lake_root: str, day: date, signature: tuple) -> _replay.ReplayDay:
-    """A recorded day loaded for replay (its raw frames and their exchange clock, ``replay.cursor``), cached per day.
+def replay_day(lake_root: str, day: date, signature: str) -> _replay.ReplayDay:
+    """A recorded day loaded for replay (its raw frames and their exchange clock, ``replay.cursor``), cached per day
+    and per ``signature`` (``replay.parsed.raw_fingerprint`` of its sealed raw segments: a segment sealed or
+    imported since is replayed at once, not after the cache's TTL).
 
     Raises
     ------
@@ -118,7 +121,7 @@ def replay_day(lake_root: str, day: date, signature: tuple) -> _replay.ReplayDay
 
 
 @st.cache_resource(max_entries=8, ttl="2m", show_spinner=False)
-def _replay_snapshot(lake_root: str, day: date, signature: tuple, cursor: datetime) -> Snapshot:
+def _replay_snapshot(lake_root: str, day: date, signature: str, cursor: datetime) -> Snapshot:
     return _replay.snapshot_at(replay_day(lake_root, day, signature), cursor)
 
 
@@ -130,7 +133,7 @@ def replay_state() -> ReplayState | None:
 def start_replay(day: date, speed: float, start: datetime | None = None) -> ReplayState:
     """Start replaying ``day`` at ``speed`` x from ``start`` (default: the day's first row)."""
     root = lake()
-    rd = replay_day(str(root), day, _snapshot.curated_signature(root, day))
+    rd = replay_day(str(root), day, raw_fingerprint(root, day))
     origin = max(start or rd.start, rd.start)
     rd.tables_at(origin)  # step the frames up to the start now, so the replay clock starts once they are in
     state = ReplayState(day, origin, rd.end, speed)
@@ -148,7 +151,7 @@ def current_snapshot() -> Snapshot | None:
     state = replay_state()
     if state is not None:
         root = lake()
-        return _replay_snapshot(str(root), state.day, _snapshot.curated_signature(root, state.day), state.cursor())
+        return _replay_snapshot(str(root), state.day, raw_fingerprint(root, state.day), state.cursor())
     return latest_snapshot()
 
 

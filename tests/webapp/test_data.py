@@ -295,3 +295,28 @@ def test_the_history_reads_the_warehouse_where_the_setting_puts_it(sim_lake, tmp
     wh = open_history(settings.lake, settings.database_url, settings.warehouse_file)
     assert isinstance(wh, WarehouseHistory) and wh.path == elsewhere
     assert not isinstance(open_history(settings.lake, None), WarehouseHistory)
+
+
+def test_the_apps_replay_sees_a_segment_sealed_after_it_was_first_loaded(sim_lake, tmp_path, monkeypatch):
+    """The replay cache is keyed by the raw segments (not the curated tables): a segment added to a day that was
+    already replayed is in the next replay at once, without a rebuild and without waiting for the cache's TTL."""
+    import app.data as data
+
+    segments = lake_io.raw_segments(sim_lake, DAY)
+    last = max(segments, key=lambda p: pl.read_parquet(p, columns=["recv_ns"])["recv_ns"].max())
+    assert len(segments) >= 2
+    lake = tmp_path / "lake"
+    for p in segments:
+        if p != last:
+            dest = lake / p.relative_to(sim_lake)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, dest)
+    monkeypatch.setenv("VNTRACK_LAKE", str(lake))
+    full = load_replay_day(sim_lake, DAY)
+    data.stop_replay()
+    before = data.start_replay(DAY, speed=1.0)
+    assert before.end < full.end  # the held-back segment holds the day's last frames
+    shutil.copy2(last, lake / last.relative_to(sim_lake))
+    after = data.start_replay(DAY, speed=1.0)
+    assert after.end == full.end
+    data.stop_replay()

@@ -83,16 +83,51 @@ def fetch_daily_stock_price(base_url: str, consumer_id: str, consumer_secret: st
                 break
             page += 1
 
-    def num(v) -> int:
-        return int(float(v)) if v not in (None, "") else 0
+    return daily_stock_price_frame(records, day)
 
-    return pl.DataFrame({
-        "symbol": [rec["Symbol"] for rec in records],
-        "rest_volume": [num(rec.get("TotalMatchVol")) for rec in records],
-        "rest_foreign_buy_vol": [num(rec.get("ForeignBuyVolTotal")) for rec in records],
-        "rest_foreign_sell_vol": [num(rec.get("ForeignSellVolTotal")) for rec in records],
-    }, schema={"symbol": pl.String, "rest_volume": pl.Int64, "rest_foreign_buy_vol": pl.Int64,
-               "rest_foreign_sell_vol": pl.Int64})
+
+def daily_stock_price_frame(records: list[dict], day: date) -> pl.DataFrame:
+    """The reconcile measures of DailyStockPrice records, keys read case-insensitively.
+
+    SSI's .NET service serialises its models in PascalCase (``TotalMatchVol``) while its published field list
+    spells some keys otherwise (``Totalmatchvol``, ``Foreignbuyvoltotal``; docs/ssi-wire.md §4):
+    both read the same here. An empty value is 0 shares (no trade that day).
+
+    Parameters
+    ----------
+    records : the ``data`` items of the DailyStockPrice pages (dicts of JSON scalars).
+    day : the trading date asked for (for the error message).
+
+    Returns
+    -------
+    pl.DataFrame : symbol str, rest_volume i64, rest_foreign_buy_vol i64, rest_foreign_sell_vol i64 (shares).
+
+    Raises
+    ------
+    ReconcileError : a record lacks the symbol or one of ``TotalMatchVol``, ``ForeignBuyVolTotal``,
+        ``ForeignSellVolTotal`` in any spelling (the message names the record and the keys it has), or a value
+        is not a number.
+    """
+    wanted = {"symbol": "Symbol", "rest_volume": "TotalMatchVol", "rest_foreign_buy_vol": "ForeignBuyVolTotal",
+              "rest_foreign_sell_vol": "ForeignSellVolTotal"}
+    columns: dict[str, list] = {name: [] for name in wanted}
+    for i, rec in enumerate(records):
+        lower = {str(k).lower(): v for k, v in rec.items()}
+        for name, key in wanted.items():
+            if key.lower() not in lower:
+                raise ReconcileError(f"DailyStockPrice for {day}: record {i} ({lower.get('symbol', '?')}) has no "
+                                     f"{key} in any spelling; its keys: {', '.join(sorted(map(str, rec)))}")
+            v = lower[key.lower()]
+            if name == "symbol":
+                columns[name].append(str(v))
+                continue
+            try:
+                columns[name].append(int(float(v)) if v not in (None, "") else 0)
+            except (TypeError, ValueError):
+                raise ReconcileError(f"DailyStockPrice for {day}: {lower.get('symbol', '?')} {key} = {v!r} is "
+                                     "not a number of shares") from None
+    return pl.DataFrame(columns, schema={"symbol": pl.String, "rest_volume": pl.Int64,
+                                         "rest_foreign_buy_vol": pl.Int64, "rest_foreign_sell_vol": pl.Int64})
 
 
 def captured_totals(lake: Path, day: date) -> pl.DataFrame:

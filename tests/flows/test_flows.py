@@ -187,3 +187,21 @@ def test_tail_supervises_the_live_loop_until_the_session_end(env, sim_lake_copy,
     with pytest.raises(TailFailed, match="exited 3"):
         failed.result()
     assert "not a trading day" in tail(date(2026, 7, 26))["skipped"]
+
+
+def test_daily_stock_price_keys_are_read_in_any_spelling():
+    """SSI's PascalCase JSON and its published lower-case spellings give the same measures; a record without a
+    measure is refused naming it (before, a missing key scored the symbol 0 without a word)."""
+    from flows.reconcile import ReconcileError, daily_stock_price_frame
+
+    pascal = [{"Symbol": "HPG", "TotalMatchVol": "1200", "ForeignBuyVolTotal": "300", "ForeignSellVolTotal": ""}]
+    documented = [{"symbol": "HPG", "Totalmatchvol": "1200", "Foreignbuyvoltotal": "300",
+                   "Foreignsellvoltotal": ""}]
+    want = pl.DataFrame({"symbol": ["HPG"], "rest_volume": [1200], "rest_foreign_buy_vol": [300],
+                         "rest_foreign_sell_vol": [0]})
+    for records in (pascal, documented):
+        assert daily_stock_price_frame(records, SIM_DAY).equals(want)
+    with pytest.raises(ReconcileError, match="HPG.*no ForeignBuyVolTotal in any spelling.*Symbol, TotalMatchVol"):
+        daily_stock_price_frame([{"Symbol": "HPG", "TotalMatchVol": "1"}], SIM_DAY)
+    with pytest.raises(ReconcileError, match="TotalMatchVol = 'n/a' is not a number"):
+        daily_stock_price_frame([{**pascal[0], "TotalMatchVol": "n/a"}], SIM_DAY)

@@ -5,7 +5,8 @@ The interface (every method takes plain values and returns a Polars frame; SQL i
     h = LakeHistory(lake)            # or any object with the same methods over the warehouse (contract C4)
     h.days()                         -> list[date], newest first
     h.symbols(day)                   -> list[str], stocks most traded first, then futures
-    h.candles(day, symbol)           -> minute, open, high, low, close, volume, value_vnd, vwap, trade_count, ...
+    h.candles(day, symbol, "1m")     -> minute, open, high, low, close, volume, value_vnd, vwap, trade_count, ...
+                                        ("5m" / "1h": the warehouse's continuous aggregates on PostgreSQL)
     h.trades(day, symbol, limit)     -> the last trades, newest first
     h.trade_sides(day, symbol)       -> trades / volume / value by phase and aggressor side
     h.foreign_history(day)           -> (per-symbol summary, cumulative net value per minute)
@@ -22,7 +23,7 @@ The interface (every method takes plain values and returns a Polars frame; SQL i
 :class:`WarehouseHistory` runs the same SQL over the embedded warehouse's tables (contract C4: same table and
 column names, every table with ``trading_date``), opening the DuckDB file read-only for each query so it never
 holds a lock the warehouse loader would wait on. :func:`open_history` picks the warehouse when it holds every
-table the pages read, else the lake. (PostgreSQL: the same SQL through psycopg is the remaining step.)
+table the pages read, else the lake. :class:`PostgresHistory` serves a PostgreSQL / TimescaleDB warehouse.
 
 Read only: the connection is an in-memory DuckDB database that only defines views over the lake's files.
 """
@@ -60,6 +61,16 @@ def _in_exchange_time(df: pl.DataFrame) -> pl.DataFrame:
 def _sql_string(text: str) -> str:
     """A SQL string literal (DDL cannot take parameters: only the lake path is ever quoted this way)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+CANDLE_INTERVALS: dict[str, str | None] = {"1m": None, "5m": "5 minutes", "1h": "1 hour"}
+"""Candle intervals the history offers, with their bucket width (None: the 1-minute candles themselves)."""
+
+
+def _interval_width(interval: str) -> str | None:
+    if interval not in CANDLE_INTERVALS:
+        raise ValueError(f"candle interval {interval!r} is not one of {', '.join(map(repr, CANDLE_INTERVALS))}")
+    return CANDLE_INTERVALS[interval]
 
 
 class LakeHistory:
@@ -140,10 +151,17 @@ class LakeHistory:
         """Symbols with candles on ``day``: stocks by matched value (most traded first), then the futures."""
         return self.query(sql.SYMBOLS, {"day": day}).get_column("symbol").to_list()
 
-    def candles(self, day: date, symbol: str) -> pl.DataFrame:
-        """1-minute candles: minute (exchange time), open/high/low/close (price units), volume, value_vnd, vwap,
-        trade_count, buy_volume, sell_volume; by minute."""
-        return self.query(sql.CANDLES, {"day": day, "symbol": symbol})
+    def candles(self, day: date, symbol: str, interval: str = "1m") -> pl.DataFrame:
+        """Candles of ``interval`` (1m, 5m, 1h): minute (the bucket's start, exchange time), open/high/low/close
+        (price units), volume (shares), value_vnd, vwap, trade_count, buy_volume, sell_volume; by minute.
+
+        5m / 1h are aggregated from the 1-minute candles here, with the buckets of the warehouse's
+        ``candles_5m`` / ``candles_1h`` (aligned on exchange time). Raises ValueError for another interval.
+        """
+        width = _interval_width(interval)
+        if width is None:
+            return self.query(sql.CANDLES, {"day": day, "symbol": symbol})
+        return self.query(sql.CANDLES_BUCKETED, {"day": day, "symbol": symbol, "width": width})
 
     def trades(self, day: date, symbol: str, limit: int = 500) -> pl.DataFrame:
         """The last ``limit`` trades of ``symbol`` on ``day``, newest first (columns of ``sql.TRADES``)."""
@@ -255,6 +273,14 @@ class PostgresHistory(LakeHistory):
         finally:
             con.close()
         return _in_exchange_time(df)
+
+    def candles(self, day: date, symbol: str, interval: str = "1m") -> pl.DataFrame:
+        """As :meth:`LakeHistory.candles`; 5m / 1h are read from the warehouse's own ``candles_5m`` /
+        ``candles_1h`` (TimescaleDB continuous aggregates, or materialized views on plain PostgreSQL)."""
+        if _interval_width(interval) is None:
+            return super().candles(day, symbol)
+        out = self.reader.candles(day, symbol, interval).drop("trading_date", "symbol").rename({"bucket": "minute"})
+        return _in_exchange_time(out)
 
     def close(self) -> None:
         """Nothing stays open."""

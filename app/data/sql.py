@@ -39,6 +39,21 @@ WHERE trading_date = $day AND symbol = $symbol
 ORDER BY minute
 """
 
+#: 5-minute / 1-hour candles of $symbol on $day from the 1-minute candles ($width: an interval such as '5 minutes');
+#: buckets aligned on the exchange's clock (UTC+7), as the warehouse's candles_5m / candles_1h (warehouse.ddl).
+#: ``minute`` is the bucket's start; vwap is the volume-weighted mean of the 1-minute VWAPs.
+CANDLES_BUCKETED = """
+SELECT time_bucket(CAST($width AS INTERVAL), minute, TIMESTAMPTZ '2000-01-01 00:00:00+07') AS minute,
+       arg_min(open, candles_1m.minute) AS open, max(high) AS high, min(low) AS low,
+       arg_max(close, candles_1m.minute) AS close, sum(volume) AS volume, sum(value_vnd) AS value_vnd,
+       sum(vwap * volume) / NULLIF(sum(volume), 0) AS vwap, sum(trade_count) AS trade_count,
+       sum(buy_volume) AS buy_volume, sum(sell_volume) AS sell_volume
+FROM candles_1m
+WHERE trading_date = $day AND symbol = $symbol
+GROUP BY 1
+ORDER BY 1
+"""
+
 #: The last $limit trades of $symbol on $day (arrival order, newest first), and the day's totals by side.
 TRADES = """
 SELECT exch_time, price, volume, value_vnd, phase, aggressor_side, rule, vendor_side, best_bid, best_ask,

@@ -1,4 +1,5 @@
-"""History (lịch sử): any recorded day: 1-minute candles with volume, trades, foreign, index and basis history."""
+"""History (lịch sử): any recorded day: 1-minute, 5-minute or 1-hour candles with volume, trades, foreign, index and
+basis history."""
 
 import streamlit as st
 
@@ -7,7 +8,8 @@ from app.ui import charts
 from app.ui.common import header, no_data
 
 header("History (Lịch sử)",
-       "Finished days (phiên đã đóng) from the warehouse: 1-minute candles (nến 1 phút) with volume split into "
+       "Finished days (phiên đã đóng) from the warehouse: 1-minute, 5-minute or 1-hour candles (nến) with volume "
+       "split into "
        "active buy / sell, the trades (lệnh khớp), foreign (khối ngoại), index (chỉ số) and futures basis history.")
 
 days = data.history_call("days")
@@ -28,12 +30,16 @@ candles_tab, trades_tab, foreign_tab, index_tab, basis_tab, days_tab = st.tabs([
     "Candles (nến)", "Trades (khớp lệnh)", "Foreign (khối ngoại)", "Indices (chỉ số)", "Futures & basis (phái sinh)",
     "All days (các phiên)"])
 
+INTERVALS = {"1m": "1 minute", "5m": "5 minutes", "1h": "1 hour"}
+
 with candles_tab:
-    candles = data.history_call("candles", day, symbol)
-    st.plotly_chart(charts.candlestick(candles, title=f"{symbol} {day}: 1-minute candles and volume"),
-                    key="hist_candles")
+    interval = st.radio("Interval (khung)", list(INTERVALS), format_func=INTERVALS.get, horizontal=True,
+                        key="history_interval")
+    candles = data.history_call("candles", day, symbol, interval)
+    title = f"{symbol} {day}: {INTERVALS[interval]} candles and volume"
+    st.plotly_chart(charts.candlestick(candles, title=title), key="hist_candles")
     if candles.height:
-        st.caption(f"{candles.height} minutes · open {candles['open'][0]:,.2f} · high {candles['high'].max():,.2f} · "
+        st.caption(f"{candles.height} candles of {INTERVALS[interval]} · open {candles['open'][0]:,.2f} · high {candles['high'].max():,.2f} · "
                    f"low {candles['low'].min():,.2f} · close {candles['close'][-1]:,.2f} · "
                    f"volume {candles['volume'].sum():,}")
 

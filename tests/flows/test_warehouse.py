@@ -229,6 +229,8 @@ def test_the_apps_history_reads_each_postgres_flavour_with_the_same_answers_as_t
     assert pg.symbols(SIM_DAY) == files.symbols(SIM_DAY)
     for name, call in {
         "candles": lambda h: h.candles(SIM_DAY, "FPT"),
+        "candles_5m": lambda h: h.candles(SIM_DAY, "FPT", "5m"),  # PostgreSQL: the continuous aggregate
+        "candles_1h": lambda h: h.candles(SIM_DAY, "FPT", "1h"),
         "trades": lambda h: h.trades(SIM_DAY, "FPT", 200),
         "trade_sides": lambda h: h.trade_sides(SIM_DAY, "FPT"),
         "foreign": lambda h: h.foreign_history(SIM_DAY)[1],

@@ -320,3 +320,21 @@ def test_the_apps_replay_sees_a_segment_sealed_after_it_was_first_loaded(sim_lak
     after = data.start_replay(DAY, speed=1.0)
     assert after.end == full.end
     data.stop_replay()
+
+
+def test_history_candles_of_5_minutes_and_1_hour_add_up_to_the_minutes(sim_lake, history):
+    """5m / 1h candles: buckets on the exchange clock, open = first minute's open, close = last minute's close,
+    high/low the extremes, volumes summed; the same as the DuckDB warehouse's candles_5m / candles_1h views."""
+    symbol = history.symbols(DAY)[0]
+    minutes = history.candles(DAY, symbol)
+    for interval, width in (("5m", "5m"), ("1h", "1h")):
+        got = history.candles(DAY, symbol, interval)
+        want = (minutes.sort("minute").group_by_dynamic("minute", every=width).agg(
+            pl.col("open").first(), pl.col("high").max(), pl.col("low").min(), pl.col("close").last(),
+            pl.col("volume").sum(), pl.col("value_vnd").sum(), pl.col("trade_count").sum()))
+        assert minutes.height > got.height == want.height > 1
+        assert_frame_equal(got.select(want.columns), want, check_dtypes=False)
+        step = 5 if interval == "5m" else 60
+        assert all(m % step == 0 for m in got["minute"].dt.minute().to_list()), interval
+    with pytest.raises(ValueError, match="'1m', '5m', '1h'"):
+        history.candles(DAY, symbol, "15m")

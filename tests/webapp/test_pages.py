@@ -174,11 +174,16 @@ def test_history_page_candles_trades_and_histories(sim_lake, monkeypatch):
     at.selectbox(key="history_symbol").set_value("FPT").run()
     assert_clean(at)
     candles = lake_io.read_curated(sim_lake, DAY, "candles_1m").filter(pl.col("symbol") == "FPT")
-    assert f"{candles.height} minutes" in texts(at)
+    assert f"{candles.height} candles of 1 minute" in texts(at)
     charts = at.get("plotly_chart")
     assert len(charts) == 4
     trades = frame(at, 1)
     assert len(trades) == 500 and (trades["price"] > 0).all()
+    at.radio(key="history_interval").set_value("5m").run()  # the same day in 5-minute candles
+    assert_clean(at)
+    five = candles.sort("minute").group_by_dynamic("minute", every="5m").agg(pl.col("volume").sum())
+    assert f"{five.height} candles of 5 minutes" in texts(at) and five.height < candles.height
+    assert f"volume {candles['volume'].sum():,}" in texts(at)
 
 
 def test_health_page_without_live_loop_and_prefect(sim_lake, monkeypatch):

@@ -29,7 +29,7 @@ def rebuild_day(trading_date: date | None = None) -> dict:
 
     Parameters
     ----------
-    trading_date : the date; None = today in Asia/Ho_Chi_Minh (what the 15:05 schedule uses).
+    trading_date : the date; None = today in Asia/Ho_Chi_Minh (what the 15:40 schedule uses).
 
     Returns
     -------

@@ -114,8 +114,9 @@ def test_prefect_yaml_deploys_and_a_process_worker_runs_rebuild(prefect_server, 
     assert set(by_name) == {"rebuild-daily", "reconcile-daily", "tail-trading-hours", "backfill"}
     crons = {n: [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in d["schedules"]]
              for n, d in by_name.items()}
-    assert crons["rebuild-daily"] == [("5 15 * * 1-5", "Asia/Ho_Chi_Minh")]
-    assert crons["reconcile-daily"] == [("30 15 * * 1-5", "Asia/Ho_Chi_Minh")]
+    # the rebuild runs after the capture's 15:30 date roll sealed the day, reconcile after the rebuild
+    assert crons["rebuild-daily"] == [("40 15 * * 1-5", "Asia/Ho_Chi_Minh")]
+    assert crons["reconcile-daily"] == [("50 15 * * 1-5", "Asia/Ho_Chi_Minh")]
     assert crons["tail-trading-hours"] == [("40 8 * * 1-5", "Asia/Ho_Chi_Minh")]
     assert crons["backfill"] == []
 

@@ -142,3 +142,17 @@ def test_an_unknown_event_kind_is_refused(tmp_path: Path):
         write_events(tmp_path, DAY, SESSION, [{"wall_ns": 1, "kind": "oops"}])
     assert read_events(tmp_path, DAY).height == 0
     assert isinstance(read_events(tmp_path, DAY), pl.DataFrame)
+
+
+def test_the_polars_schemas_are_the_arrow_schemas_converted():
+    """storage.schemas maps Arrow types to Polars dtypes itself (converting Arrow data imports pandas): the result
+    must be what Polars makes of the same schema's empty table."""
+    import polars as pl
+    import pyarrow as pa
+
+    from storage import schemas
+
+    for arrow, polars in ((schemas.RAW_FRAME, schemas.RAW_FRAME_PL), (schemas.EVENT, schemas.EVENT_PL)):
+        assert polars == pl.DataFrame(arrow.empty_table()).schema
+    with pytest.raises(TypeError, match="no Polars dtype mapped for Arrow timestamp"):
+        schemas.polars_schema(pa.schema([pa.field("t", pa.timestamp("ns"))]))

@@ -487,7 +487,7 @@ def test_date_roll_seals_and_starts_next_trading_date(sim_lake: Path, tmp_path: 
     feed = start_feed(sim_lake, tmp_path, SIM_DAY, "--speed", "20", "--from", "10:00")
     lake = tmp_path / "cap"
     try:
-        roll = (datetime.now(ICT) + timedelta(seconds=10)).strftime("%H:%M:%S")  # time to start under load
+        roll = (datetime.now(ICT) + timedelta(seconds=20)).strftime("%H:%M:%S")  # time to start under load (~5 s of imports quiet, 11 s seen at load 5)
         cap = start_capture(lake, tmp_path, feed.base, feed.base, "--date", SIM_DAY.isoformat(), "--date-roll",
                             roll)
         try:

@@ -135,6 +135,10 @@ def switch_channels(channels: str, invocation: int) -> str:
 # ----------------------------------------------------------------------------------------------- picows
 
 
+_TEXT, _BINARY, _CONTINUATION, _CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION, WSMsgType.CLOSE
+_time_ns = time.time_ns
+
+
 class HubSocket(picows.WSListener):
     """One hub WebSocket read with ``picows``: every complete message goes to ``on_message(text, recv_ns)``.
 
@@ -163,24 +167,30 @@ class HubSocket(picows.WSListener):
 
     def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
         kind = frame.msg_type
-        if kind is WSMsgType.TEXT and frame.fin:
-            now = time.time_ns()
+        if kind is _TEXT and frame.fin:  # the hot path: one whole text message
+            now = _time_ns()
             try:
                 text = frame.get_payload_as_utf8_text()
             except UnicodeDecodeError:
                 text = frame.get_payload_as_bytes().decode("utf-8", errors="replace")
-            self._deliver(text, now)
-        elif kind is WSMsgType.TEXT or kind is WSMsgType.BINARY or kind is WSMsgType.CONTINUATION:
-            if kind is not WSMsgType.CONTINUATION:
+            try:
+                self.on_message(text, now)
+            except BaseException as exc:  # noqa: BLE001 - handed to wait_closed(), which re-raises it
+                self._fail(exc)
+        elif kind is _TEXT or kind is _BINARY or kind is _CONTINUATION:
+            if kind is not _CONTINUATION:
                 self._parts = []
             elif self._parts is None:  # a continuation of nothing: protocol noise, dropped
                 return
             self._parts.append(frame.get_payload_as_bytes())
             if frame.fin:
-                now = time.time_ns()
+                now = _time_ns()
                 parts, self._parts = self._parts, None
-                self._deliver(b"".join(parts).decode("utf-8", errors="replace"), now)
-        elif kind is WSMsgType.CLOSE:
+                try:
+                    self.on_message(b"".join(parts).decode("utf-8", errors="replace"), now)
+                except BaseException as exc:  # noqa: BLE001 - handed to wait_closed(), which re-raises it
+                    self._fail(exc)
+        elif kind is _CLOSE:
             self.close_code = int(frame.get_close_code())
             try:
                 self.close_reason = frame.get_close_reason() or ""
@@ -193,13 +203,10 @@ class HubSocket(picows.WSListener):
         if not self._closed.done():
             self._closed.set_result(None)
 
-    def _deliver(self, text: str, now: int) -> None:
-        try:
-            self.on_message(text, now)
-        except BaseException as exc:  # noqa: BLE001 - handed to wait_closed(), which re-raises it
-            if self.error is None:
-                self.error = exc
-            self.abort()
+    def _fail(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+        self.abort()
 
     # use ------------------------------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from ssi.rest import AccessToken, jwt_exp
 from capture.daemon.daemon import first_trading_date, following_trading_date, next_roll
 from capture.daemon.recorder import Recorder, Stats, outer_data_type, session_id
 from capture.daemon.settings import CaptureSettings
-from capture.daemon.stream import backoff_delay
+from capture.daemon.stream import Streamer, backoff_delay
 from capture.daemon.writer import SegmentWriter
 from storage.events import read_events
 from market.clock import ICT
@@ -156,6 +156,60 @@ def test_outer_data_type_without_parsing_content():
     assert outer_data_type('{"Content":"{}","DataType":"MI"}') == "MI"  # other key order: parsed once
     assert outer_data_type("not json") is None
     assert outer_data_type('{"DataType":7}') is None
+
+
+def test_data_frames_cut_at_fixed_places_record_what_a_full_parse_records(lake_real_day: Path):
+    """The reader's shortcut (docs/capture.md "Throughput"): a data frame of SSI's exact shape is cut at fixed
+    places and only its argument decoded. Every frame below must give the very rows (payload, data_type, cursor)
+    and malformed count that the full JSON parse gives, and the shortcut must be the path SSI-shaped frames take."""
+    payloads = lake_io.read_raw(lake_real_day, REAL_DAY)["payload"].to_list()[:200]
+    odd = ['{"DataType":"X-TRADE","Content":"{\\"a\\":\\"]}]}\\"}"}', "caf\u00e9 \u0001 \\ \"", '{"DataType":"MI","Conte',
+           '{"Content":"{}","DataType":"MI"}', ""]
+    shaped = [broadcast_frame(f"d-20260722-{i}", p) for i, p in enumerate(payloads + odd)]
+    other = [
+        shaped[0][: len(shaped[0]) // 2],                                     # cut in half: malformed
+        shaped[1][:-1],                                                       # tail missing
+        shaped[2].replace('"A":[', '"A":["first",', 1),                       # two arguments
+        shaped[3][:-2] + ',{"H":"FcMarketDataV2Hub","M":"Broadcast","A":["second"]}]}',  # two invocations
+        shaped[4].replace('{"C":"', '{ "C":"', 1),                           # a space: other shape
+        '{"C":"d-\\"x","M":[{"H":"FcMarketDataV2Hub","M":"Broadcast","A":["esc cursor"]}]}',
+        '{"C":"d-1","M":[{"H":"FcMarketDataV2Hub","M":"Broadcast","A":[{"DataType":"B","Content":"{}"}]}]}',
+        '{"C":"d-1","M":[{"H":"FcMarketDataV2Hub","M":"Broadcast","A":["x"]}]} ',  # trailing space
+        '{"C":"d-1","M":[{"H":"FcMarketDataV2Hub","M":"Broadcast","A":["x"+"y"]}]}',  # not JSON
+        '{"C":"d-1","S":1,"M":[]}', "{}", "[1,2]", "not json at all", "",
+        broadcast_frame("d-1", "\ud800 lone surrogate"),                 # orjson refuses it: malformed, as before
+    ]
+
+    class Counting(Streamer):
+        general = 0
+
+        def _general(self, text, now):
+            self.general += 1
+            super()._general(text, now)
+
+    def record(frames, full: bool):
+        items: queue.SimpleQueue = queue.SimpleQueue()
+        stats = Stats()
+        rec = Recorder("cap-20260722-000000000000-abcd", REAL_DAY, "feed", items, stats, queue_frames=10_000)
+        streamer = Counting(CaptureSettings(), rec, stats, tokens=None, http=None)
+        for k, text in enumerate(frames):
+            (streamer._general if full else streamer._on_message)(text, 1_000 + k)
+        rec.handoff()
+        rows = []
+        while not items.empty():
+            c = items.get()
+            rows += list(zip(range(c.first_seq, c.first_seq + len(c)), c.recv_ns, c.data_type, c.payload, c.cursor))
+        return rows, stats.malformed_frames, streamer.general
+
+    fast_rows, fast_bad, general_calls = record(shaped, full=False)
+    assert general_calls == 0  # every SSI-shaped data frame took the shortcut
+    full_rows, full_bad, _ = record(shaped, full=True)
+    assert fast_rows == full_rows and fast_bad == full_bad == 0
+    assert [r[3] for r in fast_rows] == payloads + odd  # the argument exactly as sent
+    fast_rows, fast_bad, general_calls = record(other, full=False)
+    full_rows, full_bad, _ = record(other, full=True)
+    assert fast_rows == full_rows and fast_bad == full_bad == 7  # half, tail, "x"+"y", [1,2], text, "", surrogate
+    assert general_calls == len(other) - 1  # all but the keep-alive, which is skipped on both paths
 
 
 def test_session_ids_follow_c1_and_sort_chronologically():
@@ -487,7 +541,7 @@ def test_date_roll_seals_and_starts_next_trading_date(sim_lake: Path, tmp_path: 
     feed = start_feed(sim_lake, tmp_path, SIM_DAY, "--speed", "20", "--from", "10:00")
     lake = tmp_path / "cap"
     try:
-        roll = (datetime.now(ICT) + timedelta(seconds=10)).strftime("%H:%M:%S")  # time to start under load
+        roll = (datetime.now(ICT) + timedelta(seconds=20)).strftime("%H:%M:%S")  # time to start under load (~5 s of imports quiet, 11 s seen at load 5)
         cap = start_capture(lake, tmp_path, feed.base, feed.base, "--date", SIM_DAY.isoformat(), "--date-roll",
                             roll)
         try:

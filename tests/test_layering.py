@@ -27,7 +27,8 @@ LAYERS: dict[str, int] = {
     "testbed": 8,
     "vntrack": 9,
 }
-IO_LIBRARIES = {"duckdb", "prefect", "streamlit", "psycopg", "pyarrow", "httpx", "websockets", "starlette", "uvicorn",
+IO_LIBRARIES = {"duckdb", "prefect", "streamlit", "psycopg", "pyarrow", "httpx", "websockets", "picows", "starlette",
+                "uvicorn",
                 "great_expectations", "jinja2", "plotly", "typer", "pydantic_settings", "watchfiles", "requests",
                 "ssi_fc_data", "os", "shutil", "subprocess", "socket"}
 

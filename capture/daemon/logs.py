@@ -3,7 +3,7 @@
 ``log.info("connected", extra={"fields": {...}})`` -> ``{"ts": "...", "level": "INFO", "logger":
 "vntrack.capture", "msg": "connected", ...fields}``. No token, connection token or consumer secret is ever
 passed to a log call (the client module hides them from reprs), and the libraries that print URLs or headers
-(httpx, httpcore, websockets) are kept at WARNING.
+(httpx, httpcore, websockets, picows) are kept at WARNING.
 """
 
 from __future__ import annotations
@@ -37,5 +37,5 @@ def configure_logging(level: int = logging.INFO) -> None:
         logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
-    for name in ("httpx", "httpcore", "websockets"):
+    for name in ("httpx", "httpcore", "websockets", "picows"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -116,7 +116,8 @@ class StopItem:
 class Stats:
     """Counters shared by the reader, the writer and the health outputs (plain ints: one writer thread each).
 
-    ``accepted`` (reader) - ``written`` (writer) = frames in the queue.
+    ``accepted`` (reader) - ``written`` (writer) = frames in the queue. ``frames_by_channel`` (writer) counts
+    the frames journaled per outer DataType (``unknown`` when null), counted per batch, not per frame.
     """
 
     accepted: int = 0
@@ -227,9 +228,6 @@ class Recorder:
         chunk.cursor.append(cursor)
         self.last_cursor = cursor
         stats.accepted += 1
-        by = stats.frames_by_channel
-        key = data_type or "unknown"
-        by[key] = by.get(key, 0) + 1
         if len(chunk.payload) >= self.chunk_frames:
             self.handoff()
 

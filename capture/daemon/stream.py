@@ -26,15 +26,22 @@ import time
 import httpx
 import orjson
 from pydantic import SecretStr
-from websockets.exceptions import ConnectionClosed
 
-from capture.daemon.client import Unauthorized, negotiate, open_socket, switch_channels
+from capture.daemon.client import HUB, HubSocket, Unauthorized, negotiate, open_hub, switch_channels
 from capture.daemon.recorder import Recorder, Stats
 from capture.daemon.settings import CaptureSettings
 from ssi.rest import AccessToken, AuthRefused, TransientError, fetch_token
 
 log = logging.getLogger("vntrack.capture")
 _TICK_S = 0.05
+_loads, _DecodeError = orjson.loads, orjson.JSONDecodeError
+# a data frame as SSI writes it (docs/ssi-wire.md §1.2): HEAD <cursor> MID <argument as a JSON string> TAIL
+_DATA_HEAD = '{"C":"'
+_DATA_HEAD_LEN = len(_DATA_HEAD)
+_BROADCAST_MID = f'","M":[{{"H":"{HUB}","M":"Broadcast","A":['
+_BROADCAST_MID_LEN = len(_BROADCAST_MID)
+_DATA_TAIL = "]}]}"
+_DATA_TAIL_LEN = len(_DATA_TAIL)
 
 
 class SubscriptionRefused(RuntimeError):
@@ -146,12 +153,12 @@ class Streamer:
                     reason = self._close_reason or "connection closed"
                 except (AuthRefused, SubscriptionRefused):
                     raise
-                except (TransientError, OSError, ConnectionClosed) as exc:
+                except (TransientError, OSError) as exc:
                     reason = f"{type(exc).__name__}: {exc}"
                 finally:
                     ws, self._ws = self._ws, None
                     if ws is not None:
-                        ws.transport.abort()
+                        ws.abort()
                 now = time.time_ns()
                 self.stats.state = "reconnecting"
                 if connected:
@@ -177,9 +184,9 @@ class Streamer:
         ws = self._ws
         if ws is not None:
             try:
-                await asyncio.wait_for(ws.close(), 2)
-            except (TimeoutError, OSError, ConnectionClosed):
-                ws.transport.abort()
+                await ws.close()
+            except OSError:
+                ws.abort()
 
     # ------------------------------------------------------------------------------------------- connect
 
@@ -189,12 +196,13 @@ class Streamer:
         token = self._token_used = await self.tokens.get()
         try:
             negotiation = await negotiate(self.http, self.settings.stream_url, token)
-            self._ws = await open_socket(self.settings.stream_url, negotiation, token, timeout)
+            self._ws = await open_hub(self.settings.stream_url, negotiation, token, timeout, self._on_message)
         except Unauthorized:
             fresh_token = self._token_used = await self.tokens.get(fresh=True)
             try:
                 negotiation = await negotiate(self.http, self.settings.stream_url, fresh_token)
-                self._ws = await open_socket(self.settings.stream_url, negotiation, fresh_token, timeout)
+                self._ws = await open_hub(self.settings.stream_url, negotiation, fresh_token, timeout,
+                                         self._on_message)
             except Unauthorized as exc:
                 raise AuthRefused(f"SSI refused an access token it had just issued ({exc}); check that the "
                                   "consumer is entitled to FastConnect Data streaming") from None
@@ -208,50 +216,71 @@ class Streamer:
         log.info("connected", extra={"fields": {"connection_id": negotiation.connection_id,
                                                 "silence_timeout_s": self._timeout_s}})
         self._awaiting, self._sub_error = str(self._invocation), None
-        await self._ws.send(switch_channels(self.settings.channels, self._invocation))
+        self._ws.send(switch_channels(self.settings.channels, self._invocation))
         self._invocation += 1
         return True
 
     # ------------------------------------------------------------------------------------------- read
 
     async def _read(self) -> None:
-        """Read frames until the socket closes (hot loop: one JSON parse of the SignalR frame, nothing more)."""
-        ws, rec, stats = self._ws, self.recorder, self.stats
-        loads, time_ns, decode_error = orjson.loads, time.time_ns, orjson.JSONDecodeError
-        try:
-            async for text in ws:
-                now = time_ns()
-                stats.last_message_ns = now
-                if type(text) is bytes:
-                    text = text.decode("utf-8", errors="replace")
-                if text == "{}":
-                    continue
-                try:
-                    obj = loads(text)
-                except decode_error:
-                    rec.malformed(text, now)
-                    continue
-                if type(obj) is not dict:
-                    rec.malformed(text, now)
-                    continue
-                messages = obj.get("M")
-                if messages:
-                    c = obj.get("C")
-                    for m in messages:
-                        if type(m) is dict and m.get("M") == "Broadcast":
-                            for argument in m.get("A") or ():
-                                rec.broadcast(argument, c, now)
-                        else:
-                            self._hub_message(m, c)
-                elif "I" in obj:
-                    self._result(obj)
-                elif "E" in obj:
-                    self._server_error(str(obj.get("E")), None)
-        except ConnectionClosed:
-            pass
-        self._closed(ws)
+        """Wait until the socket closes; :meth:`_on_message` records every message meanwhile (picows calls it
+        from the socket's read callback). Re-raises what :meth:`_on_message` raised (a refused subscription)."""
+        hub = self._ws
+        await hub.wait_closed()
+        self._closed(hub)
 
-    def _closed(self, ws) -> None:
+    def _on_message(self, text: str, now: int) -> None:
+        """One SignalR message (hot path, called by :class:`~capture.daemon.client.HubSocket`).
+
+        A data frame of the exact shape SSI sends, ``{"C":"<cursor>","M":[{"H":"FcMarketDataV2Hub","M":"Broadcast",
+        "A":["<argument>"]}]}``, is cut at fixed places: only the argument's JSON string is decoded (the cursor
+        has no escape). Anything else (several invocations or arguments, other key order, spaces, escapes in
+        the cursor, a hub error, a result, a frame cut short) goes through one full JSON parse
+        (:meth:`_general`), which also keeps a frame that is not a JSON object whole as a malformed row.
+        """
+        self.stats.last_message_ns = now
+        if text.startswith(_DATA_HEAD):
+            end = text.find('"', _DATA_HEAD_LEN)
+            if end > 0 and text.startswith(_BROADCAST_MID, end) and text.endswith(_DATA_TAIL):
+                cursor = text[_DATA_HEAD_LEN:end]
+                if "\\" not in cursor and cursor.isprintable():
+                    try:
+                        argument = _loads(text[end + _BROADCAST_MID_LEN:-_DATA_TAIL_LEN])
+                    except _DecodeError:
+                        argument = None
+                    if type(argument) is str:
+                        self.recorder.broadcast(argument, cursor, now)
+                        return
+        elif text == "{}":
+            return
+        self._general(text, now)
+
+    def _general(self, text: str, now: int) -> None:
+        """Any SignalR message: one full JSON parse (see :meth:`_on_message`)."""
+        rec = self.recorder
+        try:
+            obj = _loads(text)
+        except _DecodeError:
+            rec.malformed(text, now)
+            return
+        if type(obj) is not dict:
+            rec.malformed(text, now)
+            return
+        messages = obj.get("M")
+        if messages:
+            c = obj.get("C")
+            for m in messages:
+                if type(m) is dict and m.get("M") == "Broadcast":
+                    for argument in m.get("A") or ():
+                        rec.broadcast(argument, c, now)
+                else:
+                    self._hub_message(m, c)
+        elif "I" in obj:
+            self._result(obj)
+        elif "E" in obj:
+            self._server_error(str(obj.get("E")), None)
+
+    def _closed(self, ws: HubSocket) -> None:
         if self._silent:
             self._close_reason = f"no frame for {self._timeout_s:g} s (heartbeat timeout)"
             return
@@ -309,4 +338,4 @@ class Streamer:
                     self.recorder.event("heartbeat_timeout", {"silent_s": round(silent_s, 3),
                                                               "timeout_s": self._timeout_s})
                     log.warning("heartbeat timeout", extra={"fields": {"silent_s": round(silent_s, 3)}})
-                    ws.transport.abort()
+                    ws.abort()

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from capture.daemon.recorder import Chunk, EventItem, RollItem, Stats, StopItem
 from storage.events import write_events
@@ -182,6 +183,9 @@ class SegmentWriter(threading.Thread):
         written = self._retry("append to the journal", lambda: self.journal.write(table))
         self._unsealed.append(table)
         self._unsealed_rows += table.num_rows
+        by = self.stats.frames_by_channel
+        for item in pc.value_counts(table.column("data_type").fill_null("unknown")).to_pylist():
+            by[item["values"]] = by.get(item["values"], 0) + item["counts"]
         self.stats.written += table.num_rows
         self.stats.bytes_written += written
 

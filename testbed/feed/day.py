@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
+import orjson
 import polars as pl
 
 from storage import lake
@@ -47,6 +48,8 @@ class ServedDay:
     ----------
     day : the trading date.
     payloads : the Broadcast arguments, verbatim (``str``).
+    literals : each payload as a JSON string literal (quoted, escaped), made once at load so the send loop at
+        ``--speed max`` does not escape the same payloads again for every connection.
     data_types : upper-cased ``DataType`` per frame, None when unreadable.
     symbols : upper-cased symbol (``IndexId`` for MI) per frame, None when absent.
     times_s : own exchange time per frame, seconds since 1970 of the naive Vietnam wall time.
@@ -63,9 +66,19 @@ class ServedDay:
     teff_s: np.ndarray
     teff_list: list[int]
     total_frames: int
+    literals: list[str]
 
     def __len__(self) -> int:
         return len(self.payloads)
+
+
+def json_literal(text: str) -> str:
+    """``text`` as a JSON string literal (what a SignalR frame carries). Lone surrogates, which orjson refuses,
+    are escaped by ``json``."""
+    try:
+        return orjson.dumps(text).decode("utf-8")
+    except TypeError:
+        return json.dumps(text)
 
 
 def seconds(day: date, tod: time) -> int:
@@ -159,13 +172,15 @@ def load_day(lake_root: Path, day: date, start: time | None = None) -> ServedDay
                               f"from {lo:%H:%M:%S} to {hi:%H:%M:%S}); choose an earlier --from")
     times = keys.get_column("t").to_numpy().astype(np.int64)
     teff = np.maximum.accumulate(times) if len(times) else times
+    payloads = keys.get_column("payload").to_list()
     return ServedDay(
         day=day,
-        payloads=keys.get_column("payload").to_list(),
+        payloads=payloads,
         data_types=keys.get_column("data_type").to_list(),
         symbols=keys.get_column("symbol").to_list(),
         times_s=times,
         teff_s=teff,
         teff_list=teff.tolist(),
         total_frames=raw.height,
+        literals=[json_literal(p) for p in payloads],
     )

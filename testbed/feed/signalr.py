@@ -34,12 +34,11 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ssi.channels import NOTHING, ChannelError, Subscription, parse_channels
-from testbed.feed.day import seconds
+from testbed.feed.day import json_literal, seconds
 from testbed.feed.faults import FaultSpec, FaultSpecError, parse_faults
 from testbed.feed.pacing import Pace
 from testbed.feed.state import FeedState, Negotiated, log
@@ -63,11 +62,9 @@ def cursor(day_tag: str, position: int) -> str:
     return f"d-{day_tag}-{position}"
 
 
-def _json_string(text: str) -> str:
-    try:
-        return orjson.dumps(text).decode("utf-8")
-    except TypeError:  # lone surrogates: orjson refuses them, json escapes them
-        return json.dumps(text)
+_json_string = json_literal
+_BROADCAST_MID = f'","M":[{{"H":"{HUB}","M":"Broadcast","A":['  # between the cursor and the argument
+_BROADCAST_TAIL = "]}]}"
 
 
 def init_frame(c: str) -> str:
@@ -420,7 +417,8 @@ class Connection:
         """Send the day from ``pace.start``: paced, filtered by the current subscription, with the faults."""
         state, f = self.state, self.faults
         day, timeline = state.day, state.timeline
-        payloads, types, symbols = day.payloads, day.data_types, day.symbols
+        payloads, types, symbols, literals = day.payloads, day.data_types, day.symbols, day.literals
+        head = f'{{"C":"{cursor(self._day_tag, 0)[:-1]}'  # the cursor without its position (no JSON escape)
         teff = day.teff_list
         n = len(payloads)
         loop = asyncio.get_running_loop()
@@ -449,16 +447,17 @@ class Connection:
                 if delay > 0.0005:
                     await asyncio.sleep(delay)
             if self.subscription.matches(types[i], symbols[i]):
-                text = broadcast_frame(cursor(self._day_tag, i + 1), payloads[i])
+                text = f"{head}{i + 1}{_BROADCAST_MID}{literals[i]}{_BROADCAST_TAIL}"  # = broadcast_frame()
                 await self._send(text)
                 self.sent += 1
                 self.position = i + 1
                 timeline.advance(i + 1)
                 if counting and await self._after_broadcast(text, payloads[i], i):
                     return
+            else:
+                self.position = i + 1
+                timeline.advance(i + 1)
             i += 1
-            self.position = i
-            timeline.advance(i)
             if not i % _YIELD_EVERY:
                 await asyncio.sleep(0)
         log.info("connection %s: end of the day's frames (%d sent); keep-alives go on", self.id, self.sent)

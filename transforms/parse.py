@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from transforms import schemas
+from transforms.content import decode_contents
 from transforms.envelope import gather_content, scan_envelopes, split_content
 
 __all__ = ["PARSER_VERSION", "parse_frames", "wire_fields"]
@@ -30,6 +31,7 @@ when it changes (its key also covers these modules' source and the Polars versio
 _CHUNK = 8192  # rows per retry chunk once a bulk decode has failed
 _ENVELOPE = {"DataType": pl.String, "Content": pl.String}
 _INT = (pl.Int64,)
+_FAST_CONTENT = True  # the compiled Content decoder (transforms.content) first; tests switch it off to compare
 
 
 def _to_snake(wire: str) -> str:
@@ -250,28 +252,43 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
         if idx.size == 0 and slow is None:  # a micro-batch often lacks channels: skip the dozen no-op steps
             out[name] = schemas.empty(schema)
             continue
-        buf, has_nan = gather_content(scan, idx)
-        rows = keys[idx]
-        if slow is not None or has_nan:  # mixed paths or NaN to rewrite: the general layer-3 path over texts
-            rows = rows.with_columns(split_content(buf))
-            if slow is not None:
-                rows = pl.concat([rows, slow], how="vertical").sort("_i")
-            buf = None
-        out[name] = _parse_channel(rows, channel, schema, trading_date, reject, buf)
+        wire_types, decode_schema = _decode_schema(schema)
+        parts = []
+        if _FAST_CONTENT and idx.size:  # layer 3 compiled for the plain Contents; the declined ones go on below
+            table, declined = decode_contents(scan.data, scan.cs, scan.ce, idx, decode_schema)
+            parts.append(pl.concat([keys[idx[~declined]], table], how="horizontal"))
+            idx = idx[declined]
+        if idx.size or slow is not None:
+            buf, has_nan = gather_content(scan, idx)
+            rows = keys[idx]
+            if slow is not None or has_nan:  # mixed paths or NaN to rewrite: the general layer-3 path over texts
+                rows = rows.with_columns(split_content(buf))
+                if slow is not None:
+                    rows = pl.concat([rows, slow], how="vertical").sort("_i")
+                buf = None
+            parts.append(_decode_channel(rows, wire_types, decode_schema, reject, buf).drop("_content", strict=False))
+        rows = pl.concat(parts, how="vertical").sort("_i") if len(parts) > 1 else parts[0]
+        out[name] = _finish_channel(rows, channel, schema, trading_date, reject)
 
     out["quarantine"] = _quarantine(frames, quarantine)
     return out
 
 
-def _parse_channel(
-    rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None, reject, buf: bytes | None
-) -> pl.DataFrame:
-    """Layer 3 of one channel. ``buf``: the rows' Content newline-joined by the scanner (no NaN), else None and
-    the rows carry ``_content``."""
+def _decode_schema(schema: pl.Schema) -> tuple[dict[str, pl.DataType], dict[str, pl.DataType]]:
+    """(wire field -> decoded type, the NDJSON decode schema: the wire fields and the three time texts)."""
     fields = wire_fields(schema)
     wire_types = {w: (pl.Float64 if schema[c] in _INT else schema[c]) for w, c in fields.items()}
     time_fields = {"TradingDate": pl.String, "Time": pl.String, "TradingTime": pl.String}
-    decode_schema = {**wire_types, **time_fields}
+    return wire_types, {**wire_types, **time_fields}
+
+
+def _decode_channel(
+    rows: pl.DataFrame, wire_types: dict[str, pl.DataType], decode_schema: dict[str, pl.DataType], reject,
+    buf: bytes | None,
+) -> pl.DataFrame:
+    """Layer 3 of one channel by the exact path (Polars' NDJSON reader): ``rows`` plus the decoded wire columns;
+    frames whose Content is bad are quarantined with their reason. ``buf``: the rows' Content newline-joined by
+    the scanner (no NaN), else None and the rows carry ``_content``."""
     numeric = [w for w, t in wire_types.items() if t.is_numeric()]
     decoded = _read_buffer(buf, rows.height, decode_schema) if buf is not None else None
     if decoded is not None:
@@ -286,7 +303,12 @@ def _parse_channel(
         bad_rows = rows[bad]
         reject(bad_rows, [_content_reason(c, wire_types) for c in bad_rows.get_column("_content").to_list()])
         rows = rows.filter(~pl.col("_i").is_in(bad_rows.get_column("_i").implode()))
+    return rows
 
+
+def _finish_channel(rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None, reject):
+    """The checks and types after decoding (key, TradingDate, Time; wire fields -> table columns)."""
+    fields = wire_fields(schema)
     key = "IndexId" if channel == "MI" else "Symbol"
     missing_key = pl.col(key).is_null() | (pl.col(key) == "")
     reject(rows.filter(missing_key), pl.lit(f"missing {key}"))

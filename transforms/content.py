@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["decode_contents"]
 
@@ -161,10 +161,9 @@ def _number(data, p, e, out):
     return p
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num, n_str):  # pragma: no cover
     n = idx.shape[0]
-    nf = keys.shape[0]
     # row-major: one frame's fields are written side by side
     num = np.empty((n, n_num), np.float64)
     num_state = np.zeros((n, n_num), np.int8)  # 0 null/absent, 1 value in num, 2 long number (text in nstart/nend)
@@ -173,9 +172,20 @@ def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num
     sstart = np.empty((n, n_str), np.int64)
     send = np.full((n, n_str), -1, np.int64)  # -1: null/absent
     ok = np.zeros(n, np.bool_)
+    step = 4096
+    for c in prange((n + step - 1) // step):  # frames are independent: blocks of them on every core
+        _decode_rows(c * step, min(n, (c + 1) * step), data, cs, ce, idx, keys, key_lens, is_num, num_slot,
+                     str_slot, num, num_state, nstart, nend, sstart, send, ok)
+    return ok, num, num_state, nstart, nend, sstart, send
+
+
+@njit(cache=True)
+def _decode_rows(lo, hi, data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, num, num_state, nstart,
+                 nend, sstart, send, ok):  # pragma: no cover - compiled
+    nf = keys.shape[0]
     seen = np.zeros(nf, np.bool_)
     tmp = np.zeros(2, np.float64)
-    for r in range(n):
+    for r in range(lo, hi):
         i = idx[r]
         p = cs[i]
         e = ce[i]
@@ -278,7 +288,6 @@ def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num
             if b != _COMMA:
                 break
         ok[r] = good
-    return ok, num, num_state, nstart, nend, sstart, send
 
 
 @njit(cache=True)
@@ -300,6 +309,62 @@ def _texts(data, starts, ends, rows):  # pragma: no cover - compiled
         buf[q] = 10
         q += 1
     return buf[:q]
+
+
+@njit(cache=True)
+def _field_texts(data, starts, ends, rows):  # pragma: no cover - compiled
+    """Every text field of ``rows`` field by field (``ends == -1``: null, written as an empty text), each text
+    followed by a line break: one buffer for one split. Filled frame by frame (each Content read once)."""
+    nfield = starts.shape[1]
+    size = np.zeros(nfield + 1, np.int64)
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        for s in range(nfield):
+            size[s + 1] += 1
+            if ends[r, s] >= 0:
+                size[s + 1] += ends[r, s] - starts[r, s]  # an upper bound: the span may hold escapes
+    pos = np.cumsum(size)[:nfield]
+    buf = np.empty(size.sum(), np.uint8)
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        for s in range(nfield):
+            q = pos[s]
+            if ends[r, s] >= 0:
+                p = starts[r, s]
+                while p < ends[r, s]:
+                    buf[q] = _at(data, p)
+                    q += 1
+                    p = _next(data, p)
+            buf[q] = 10
+            pos[s] = q + 1
+    # close the gaps an escape left at the end of each field's part
+    out = np.empty(size.sum(), np.uint8)
+    q = 0
+    base = 0
+    for s in range(nfield):
+        m = pos[s] - base
+        out[q : q + m] = buf[base : base + m]
+        q += m
+        base += size[s + 1]
+    return out[:q]
+
+
+def _text_columns(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, names: list[str]):
+    """The text fields (columns of ``starts``/``ends``) of ``rows`` as String Series named ``names``."""
+    m = rows.size
+    if not names or m == 0:
+        return [pl.Series(w, [], dtype=pl.String) for w in names]
+    buf = _field_texts(data, starts, ends, rows)
+    # a span lies between two ASCII quotes of valid UTF-8, so each piece is valid UTF-8 too
+    values = pl.Series("v", [buf[:-1].tobytes()], dtype=pl.Binary).cast(pl.String).str.split("\n").explode()
+    null = ends[rows] < 0
+    out = []
+    for s, w in enumerate(names):
+        col = values.slice(s * m, m)
+        if null[:, s].any():
+            col = pl.select(pl.when(pl.lit(pl.Series(~null[:, s]))).then(pl.lit(col))).to_series()
+        out.append(col.rename(w))
+    return out
 
 
 def _strings(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, name: str) -> pl.Series:
@@ -362,12 +427,14 @@ def decode_contents(
         )
         rows = np.flatnonzero(ok)
         refused = np.zeros(rows.size, np.bool_)
+        whole = rows.size == ok.size  # the usual case: no row selection, views of the columns
+        texts = iter(_text_columns(data, sstart, send, rows, [w for k, w in enumerate(names) if not is_num[k]]))
         cols = []
         for k, w in enumerate(names):
             if is_num[k]:
                 s = num_slot[k]
-                st = state[rows, s]
-                values = num[rows, s]
+                st = state[:, s] if whole else state[rows, s]
+                values = np.ascontiguousarray(num[:, s]) if whole else num[rows, s]
                 values[st != 1] = np.nan  # a decoded number is never NaN (declined): NaN marks null here
                 col = pl.Series(w, values, nan_to_null=True)
                 long_rows = np.flatnonzero(st == 2)
@@ -379,8 +446,7 @@ def decode_contents(
                         refused[long_rows[overflow]] = True
                 cols.append(col)
             else:
-                s = str_slot[k]
-                cols.append(_strings(data, sstart[rows, s], send[rows, s], w))
+                cols.append(next(texts))
         table = pl.DataFrame(cols) if cols else pl.DataFrame(height=rows.size)
         if refused.any():
             ok[rows[refused]] = False

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["Scan", "gather_content", "scan_envelopes", "split_content"]
 
@@ -68,14 +68,24 @@ def _key_open(data, p, e, key):
     return p + 1
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma: no cover - compiled
     n = offsets.shape[0] - 1
     code = np.full(n, -1, np.int8)
     cs = np.zeros(n, np.int64)
     ce = np.zeros(n, np.int64)
     ulen = np.zeros(n, np.int64)
-    for i in range(n):
+    step = 8192
+    for c in prange((n + step - 1) // step):  # frames are independent: blocks of them on every core
+        _scan_rows(c * step, min(n, (c + 1) * step), offsets, data, valid, names, name_lens, datatype, content,
+                   code, cs, ce, ulen)
+    return code, cs, ce, ulen
+
+
+@njit(cache=True)
+def _scan_rows(lo, hi, offsets, data, valid, names, name_lens, datatype, content, code, cs, ce,
+               ulen):  # pragma: no cover - compiled
+    for i in range(lo, hi):
         if not valid[i]:
             continue
         p = offsets[i]
@@ -147,7 +157,6 @@ def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma:
         cs[i] = s
         ce[i] = stop
         ulen[i] = length
-    return code, cs, ce, ulen
 
 
 @njit(cache=True)

@@ -1,9 +1,10 @@
 """A compiled one-pass scanner for the SSI Broadcast envelope ``{"DataType": "...", "Content": "<json string>"}``.
 
-The scanner reads the raw ``payload`` bytes as one contiguous buffer (no Python object per frame) and, for every
-frame of the plain shape the feed sends (docs/analytics.md §1), finds the DataType
-and the escaped Content span; a second pass copies the Content of a chosen set of frames, unescaped, into one
-newline-separated buffer that Polars' NDJSON reader decodes in a single call.
+The scanner reads the raw ``payload`` bytes in place, from the Arrow buffer of the column (no Python object per
+frame, blocks of frames on every core) and, for every frame of the plain shape the feed sends (docs/analytics.md
+§1), finds the DataType and the escaped Content span. ``transforms.content`` decodes those spans in place; for
+the frames it declines, a second pass copies the Content, unescaped, into one newline-separated buffer that
+Polars' NDJSON reader decodes in a single call.
 
 It only says yes when it is sure: any frame that is not exactly ``{"DataType":"<text>","Content":"<text>"}``
 (spaces allowed between tokens, keys in this order, no other key, DataType one of the known channels spelled as

@@ -1,10 +1,11 @@
 """Raw SSI frames -> one typed Polars table per channel, plus the quarantine of frames that cannot be parsed.
 
 The SSI Broadcast argument has three JSON layers (docs/ssi-wire.md §1.3); the raw frame's ``payload`` is the second:
-``{"DataType": "X-TRADE", "Content": "<json string>"}``. Both remaining layers are decoded in bulk by Polars'
-NDJSON reader (several times faster than ``json.loads`` per frame); a batch that fails is split until each bad
-frame is isolated, and only those frames are looked at one by one to say why they failed. Parsing never raises
-on data: every frame ends up in exactly one parsed table or in the quarantine.
+``{"DataType": "X-TRADE", "Content": "<json string>"}``. Frames of the plain shape are taken apart by compiled code
+(``transforms.envelope`` for the envelope, ``transforms.content`` for the Content); every frame those decline is
+decoded in bulk by Polars' NDJSON reader (several times faster than ``json.loads`` per frame); a batch that fails
+is split until each bad frame is isolated, and only those frames are looked at one by one to say why they failed.
+Parsing never raises on data: every frame ends up in exactly one parsed table or in the quarantine.
 
 Rules: docs/analytics.md §1. Schemas: ``transforms.schemas.PARSED``.
 """
@@ -223,7 +224,8 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
     Never raises on data (docs/analytics.md §1 gives each quarantine reason). The envelope of frames of the plain
     shape is taken apart by the compiled scanner (``transforms.envelope``); every other frame goes through the
     general path, so a frame's table or quarantine reason does not depend on which path read it. Each channel's
-    Content is decoded by one NDJSON call with an explicit schema. References: docs/ssi-wire.md §1.3, §2.
+    plain Contents are decoded by the compiled decoder (``transforms.content``), the rest by one NDJSON call with
+    an explicit schema (docs/analytics.md §1). References: docs/ssi-wire.md §1.3, §2.
     """
     order = raw.select(pl.arg_sort_by("session", "seq", maintain_order=True)).to_series().to_numpy()
     in_order = bool((order == np.arange(order.size)).all())  # read_raw's order: no copy of the payloads

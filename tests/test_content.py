@@ -131,3 +131,18 @@ def test_mutated_contents_parse_the_same_either_way(frames):
         body = ",".join(f'{sp}"{k}"{sp}:{sp}{v}{sp}' for k, v, sp in pairs)
         payloads.append(_payload(data_type, "{" + body + "}" + tail, slash))
     _assert_same_parse(raw_frames(payloads))
+
+
+def test_a_number_beyond_int64_is_quarantined_on_both_paths_and_in_the_reference():
+    from transforms.reference.parse import Rejected, parse_payload
+
+    base = {"TradingDate": "20/07/2026", "Time": "09:30:00", "Symbol": "VCB", "LastPrice": 58800}
+    big = [9.223372036854776e18, -1e19, 1e300]
+    payloads = [_payload("X-TRADE", json.dumps({**base, "LastVol": v})) for v in big]
+    payloads.append(_payload("X-TRADE", json.dumps({**base, "LastVol": -(2**63)})))  # the Int64 minimum fits
+    out = _assert_same_parse(raw_frames(payloads))
+    assert out["quarantine"].get_column("reason").to_list() == ["field LastVol: out of range"] * 3
+    assert out["x_trade"].get_column("last_vol").to_list() == [-(2**63)]
+    for p in payloads[:3]:
+        with pytest.raises(Rejected, match="field LastVol: out of range"):
+            parse_payload(p, DAY)

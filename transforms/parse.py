@@ -25,7 +25,7 @@ from transforms.envelope import gather_content, scan_envelopes, split_content
 
 __all__ = ["PARSER_VERSION", "parse_frames", "wire_fields"]
 
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 """Bump on any change of what ``parse_frames`` returns: the lake's parsed layer (replay/parsed.py) is rebuilt
 when it changes (its key also covers these modules' source and the Polars version, so a forgotten bump is caught)."""
 
@@ -311,6 +311,17 @@ def _decode_channel(
 def _finish_channel(rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None, reject):
     """The checks and types after decoding (key, TradingDate, Time; wire fields -> table columns)."""
     fields = wire_fields(schema)
+    # an Int64 column cannot hold a number beyond the Int64 range (docs/analytics.md §1 rule 4): quarantine
+    too_big = [
+        pl.when(~pl.col(w).round(0).is_between(-(2.0**63), 2.0**63, closed="left"))
+        .then(pl.lit(f"field {w}: out of range"))
+        for w, c in fields.items()
+        if schema[c] in _INT
+    ]
+    if too_big:
+        rows = rows.with_columns(pl.coalesce(too_big).alias("_range"))
+        reject(rows.filter(pl.col("_range").is_not_null()), pl.col("_range"))
+        rows = rows.filter(pl.col("_range").is_null()).drop("_range")
     key = "IndexId" if channel == "MI" else "Symbol"
     missing_key = pl.col(key).is_null() | (pl.col(key) == "")
     reject(rows.filter(missing_key), pl.lit(f"missing {key}"))

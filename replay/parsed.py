@@ -28,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+import transforms.content
 import transforms.envelope
 import transforms.parse
 import transforms.schemas
@@ -49,7 +50,7 @@ def parsed_day_dir(lake: Path, day: date) -> Path:
 def parser_digest() -> str:
     """The parser identity: ``PARSER_VERSION`` + a digest of the parsing modules' source and the Polars version."""
     h = hashlib.sha256()
-    for mod in (transforms.parse, transforms.envelope, transforms.schemas):
+    for mod in (transforms.parse, transforms.envelope, transforms.content, transforms.schemas):
         h.update(Path(mod.__file__).read_bytes())
     h.update(pl.__version__.encode())
     return f"{transforms.parse.PARSER_VERSION}-{h.hexdigest()[:16]}"

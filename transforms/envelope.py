@@ -1,9 +1,10 @@
 """A compiled one-pass scanner for the SSI Broadcast envelope ``{"DataType": "...", "Content": "<json string>"}``.
 
-The scanner reads the raw ``payload`` bytes as one contiguous buffer (no Python object per frame) and, for every
-frame of the plain shape the feed sends (docs/analytics.md §1), finds the DataType
-and the escaped Content span; a second pass copies the Content of a chosen set of frames, unescaped, into one
-newline-separated buffer that Polars' NDJSON reader decodes in a single call.
+The scanner reads the raw ``payload`` bytes in place, from the Arrow buffer of the column (no Python object per
+frame, blocks of frames on every core) and, for every frame of the plain shape the feed sends (docs/analytics.md
+§1), finds the DataType and the escaped Content span. ``transforms.content`` decodes those spans in place; for
+the frames it declines, a second pass copies the Content, unescaped, into one newline-separated buffer that
+Polars' NDJSON reader decodes in a single call.
 
 It only says yes when it is sure: any frame that is not exactly ``{"DataType":"<text>","Content":"<text>"}``
 (spaces allowed between tokens, keys in this order, no other key, DataType one of the known channels spelled as
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["Scan", "gather_content", "scan_envelopes", "split_content"]
 
@@ -53,14 +54,39 @@ def _lit(data, p, e, lit):
     return p + n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _key_open(data, p, e, key):
+    """``<key> : "`` from ``p`` (spaces allowed around the colon): the position after the opening quote, or -1."""
+    p = _lit(data, p, e, key)
+    if p < 0:
+        return -1
+    p = _ws(data, p, e)
+    if p >= e or data[p] != _COLON:
+        return -1
+    p = _ws(data, p + 1, e)
+    if p >= e or data[p] != _QUOTE:
+        return -1
+    return p + 1
+
+
+@njit(cache=True, parallel=True)
 def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma: no cover - compiled
     n = offsets.shape[0] - 1
     code = np.full(n, -1, np.int8)
     cs = np.zeros(n, np.int64)
     ce = np.zeros(n, np.int64)
     ulen = np.zeros(n, np.int64)
-    for i in range(n):
+    step = 8192
+    for c in prange((n + step - 1) // step):  # frames are independent: blocks of them on every core
+        _scan_rows(c * step, min(n, (c + 1) * step), offsets, data, valid, names, name_lens, datatype, content,
+                   code, cs, ce, ulen)
+    return code, cs, ce, ulen
+
+
+@njit(cache=True)
+def _scan_rows(lo, hi, offsets, data, valid, names, name_lens, datatype, content, code, cs, ce,
+               ulen):  # pragma: no cover - compiled
+    for i in range(lo, hi):
         if not valid[i]:
             continue
         p = offsets[i]
@@ -68,16 +94,9 @@ def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma:
         p = _ws(data, p, e)
         if p >= e or data[p] != _LBRACE:
             continue
-        p = _lit(data, _ws(data, p + 1, e), e, datatype)
+        p = _key_open(data, _ws(data, p + 1, e), e, datatype)
         if p < 0:
             continue
-        p = _ws(data, p, e)
-        if p >= e or data[p] != _COLON:
-            continue
-        p = _ws(data, p + 1, e)
-        if p >= e or data[p] != _QUOTE:
-            continue
-        p += 1
         ds = p
         while p < e and data[p] != _QUOTE and data[p] != _BACKSLASH and data[p] >= 32:
             p += 1
@@ -87,16 +106,9 @@ def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma:
         p = _ws(data, p + 1, e)
         if p >= e or data[p] != _COMMA:
             continue
-        p = _lit(data, _ws(data, p + 1, e), e, content)
+        p = _key_open(data, _ws(data, p + 1, e), e, content)
         if p < 0:
             continue
-        p = _ws(data, p, e)
-        if p >= e or data[p] != _COLON:
-            continue
-        p = _ws(data, p + 1, e)
-        if p >= e or data[p] != _QUOTE:
-            continue
-        p += 1
         s = p
         length = 0
         ok = False
@@ -146,7 +158,6 @@ def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma:
         cs[i] = s
         ce[i] = stop
         ulen[i] = length
-    return code, cs, ce, ulen
 
 
 @njit(cache=True)
@@ -183,6 +194,21 @@ class Scan:
         self.data, self.code, self.cs, self.ce, self.ulen = data, code, cs, ce, ulen
 
 
+def _arrow_buffers(payload: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (Int64, n + 1, absolute) and bytes (UInt8) of the payloads as numpy views of one Arrow array.
+
+    Polars' ``to_arrow`` writes the payloads once into a contiguous ``large_string`` array (no Python object, no
+    further copy; the array object is only read through the buffer protocol); the views keep that array alive.
+    """
+    arr = payload.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())  # one chunk: a large_string Array
+    _, off_buf, data_buf = arr.buffers()
+    if off_buf is None or len(arr) == 0:
+        return np.zeros(1, np.int64), np.zeros(0, np.uint8)
+    offsets = np.frombuffer(off_buf, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
 def scan_envelopes(payload: pl.Series, channels: list[str]) -> Scan:
     """Scan every frame's Broadcast argument once.
 
@@ -196,13 +222,8 @@ def scan_envelopes(payload: pl.Series, channels: list[str]) -> Scan:
     ``Scan`` with ``code`` (Int8 per frame: index into ``channels``, -1 where the frame must take the general
     path) and the escaped Content span of each handled frame. Never raises on data.
     """
+    offsets, data = _arrow_buffers(payload)
     valid = payload.is_not_null().to_numpy()
-    filled = payload.fill_null("")
-    lengths = filled.str.len_bytes().to_numpy().astype(np.int64)
-    offsets = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    joined = filled.str.join("").cast(pl.Binary).item() if len(lengths) else b""  # one contiguous copy
-    data = np.frombuffer(joined, dtype=np.uint8)
     width = max((len(c) for c in channels), default=1)
     names = np.zeros((len(channels), width), np.uint8)
     lens = np.zeros(len(channels), np.int64)

@@ -1,10 +1,11 @@
 """Raw SSI frames -> one typed Polars table per channel, plus the quarantine of frames that cannot be parsed.
 
 The SSI Broadcast argument has three JSON layers (docs/ssi-wire.md §1.3); the raw frame's ``payload`` is the second:
-``{"DataType": "X-TRADE", "Content": "<json string>"}``. Both remaining layers are decoded in bulk by Polars'
-NDJSON reader (several times faster than ``json.loads`` per frame); a batch that fails is split until each bad
-frame is isolated, and only those frames are looked at one by one to say why they failed. Parsing never raises
-on data: every frame ends up in exactly one parsed table or in the quarantine.
+``{"DataType": "X-TRADE", "Content": "<json string>"}``. Frames of the plain shape are taken apart by compiled code
+(``transforms.envelope`` for the envelope, ``transforms.content`` for the Content); every frame those decline is
+decoded in bulk by Polars' NDJSON reader (several times faster than ``json.loads`` per frame); a batch that fails
+is split until each bad frame is isolated, and only those frames are looked at one by one to say why they failed.
+Parsing never raises on data: every frame ends up in exactly one parsed table or in the quarantine.
 
 Rules: docs/analytics.md §1. Schemas: ``transforms.schemas.PARSED``.
 """
@@ -19,17 +20,19 @@ import numpy as np
 import polars as pl
 
 from transforms import schemas
+from transforms.content import decode_contents
 from transforms.envelope import gather_content, scan_envelopes, split_content
 
 __all__ = ["PARSER_VERSION", "parse_frames", "wire_fields"]
 
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 """Bump on any change of what ``parse_frames`` returns: the lake's parsed layer (replay/parsed.py) is rebuilt
 when it changes (its key also covers these modules' source and the Polars version, so a forgotten bump is caught)."""
 
 _CHUNK = 8192  # rows per retry chunk once a bulk decode has failed
 _ENVELOPE = {"DataType": pl.String, "Content": pl.String}
 _INT = (pl.Int64,)
+_FAST_CONTENT = True  # the compiled Content decoder (transforms.content) first; tests switch it off to compare
 
 
 def _to_snake(wire: str) -> str:
@@ -221,7 +224,8 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
     Never raises on data (docs/analytics.md §1 gives each quarantine reason). The envelope of frames of the plain
     shape is taken apart by the compiled scanner (``transforms.envelope``); every other frame goes through the
     general path, so a frame's table or quarantine reason does not depend on which path read it. Each channel's
-    Content is decoded by one NDJSON call with an explicit schema. References: docs/ssi-wire.md §1.3, §2.
+    plain Contents are decoded by the compiled decoder (``transforms.content``), the rest by one NDJSON call with
+    an explicit schema (docs/analytics.md §1). References: docs/ssi-wire.md §1.3, §2.
     """
     order = raw.select(pl.arg_sort_by("session", "seq", maintain_order=True)).to_series().to_numpy()
     in_order = bool((order == np.arange(order.size)).all())  # read_raw's order: no copy of the payloads
@@ -250,28 +254,43 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
         if idx.size == 0 and slow is None:  # a micro-batch often lacks channels: skip the dozen no-op steps
             out[name] = schemas.empty(schema)
             continue
-        buf, has_nan = gather_content(scan, idx)
-        rows = keys[idx]
-        if slow is not None or has_nan:  # mixed paths or NaN to rewrite: the general layer-3 path over texts
-            rows = rows.with_columns(split_content(buf))
-            if slow is not None:
-                rows = pl.concat([rows, slow], how="vertical").sort("_i")
-            buf = None
-        out[name] = _parse_channel(rows, channel, schema, trading_date, reject, buf)
+        wire_types, decode_schema = _decode_schema(schema)
+        parts = []
+        if _FAST_CONTENT and idx.size:  # layer 3 compiled for the plain Contents; the declined ones go on below
+            table, declined = decode_contents(scan.data, scan.cs, scan.ce, idx, decode_schema)
+            parts.append(pl.concat([keys[idx[~declined]], table], how="horizontal"))
+            idx = idx[declined]
+        if idx.size or slow is not None:
+            buf, has_nan = gather_content(scan, idx)
+            rows = keys[idx]
+            if slow is not None or has_nan:  # mixed paths or NaN to rewrite: the general layer-3 path over texts
+                rows = rows.with_columns(split_content(buf))
+                if slow is not None:
+                    rows = pl.concat([rows, slow], how="vertical").sort("_i")
+                buf = None
+            parts.append(_decode_channel(rows, wire_types, decode_schema, reject, buf).drop("_content", strict=False))
+        rows = pl.concat(parts, how="vertical").sort("_i") if len(parts) > 1 else parts[0]
+        out[name] = _finish_channel(rows, channel, schema, trading_date, reject)
 
     out["quarantine"] = _quarantine(frames, quarantine)
     return out
 
 
-def _parse_channel(
-    rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None, reject, buf: bytes | None
-) -> pl.DataFrame:
-    """Layer 3 of one channel. ``buf``: the rows' Content newline-joined by the scanner (no NaN), else None and
-    the rows carry ``_content``."""
+def _decode_schema(schema: pl.Schema) -> tuple[dict[str, pl.DataType], dict[str, pl.DataType]]:
+    """(wire field -> decoded type, the NDJSON decode schema: the wire fields and the three time texts)."""
     fields = wire_fields(schema)
     wire_types = {w: (pl.Float64 if schema[c] in _INT else schema[c]) for w, c in fields.items()}
     time_fields = {"TradingDate": pl.String, "Time": pl.String, "TradingTime": pl.String}
-    decode_schema = {**wire_types, **time_fields}
+    return wire_types, {**wire_types, **time_fields}
+
+
+def _decode_channel(
+    rows: pl.DataFrame, wire_types: dict[str, pl.DataType], decode_schema: dict[str, pl.DataType], reject,
+    buf: bytes | None,
+) -> pl.DataFrame:
+    """Layer 3 of one channel by the exact path (Polars' NDJSON reader): ``rows`` plus the decoded wire columns;
+    frames whose Content is bad are quarantined with their reason. ``buf``: the rows' Content newline-joined by
+    the scanner (no NaN), else None and the rows carry ``_content``."""
     numeric = [w for w, t in wire_types.items() if t.is_numeric()]
     decoded = _read_buffer(buf, rows.height, decode_schema) if buf is not None else None
     if decoded is not None:
@@ -286,7 +305,23 @@ def _parse_channel(
         bad_rows = rows[bad]
         reject(bad_rows, [_content_reason(c, wire_types) for c in bad_rows.get_column("_content").to_list()])
         rows = rows.filter(~pl.col("_i").is_in(bad_rows.get_column("_i").implode()))
+    return rows
 
+
+def _finish_channel(rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None, reject):
+    """The checks and types after decoding (key, TradingDate, Time; wire fields -> table columns)."""
+    fields = wire_fields(schema)
+    # an Int64 column cannot hold a number beyond the Int64 range (docs/analytics.md §1 rule 4): quarantine
+    too_big = [
+        pl.when(~pl.col(w).round(0).is_between(-(2.0**63), 2.0**63, closed="left"))
+        .then(pl.lit(f"field {w}: out of range"))
+        for w, c in fields.items()
+        if schema[c] in _INT
+    ]
+    if too_big:
+        rows = rows.with_columns(pl.coalesce(too_big).alias("_range"))
+        reject(rows.filter(pl.col("_range").is_not_null()), pl.col("_range"))
+        rows = rows.filter(pl.col("_range").is_null()).drop("_range")
     key = "IndexId" if channel == "MI" else "Symbol"
     missing_key = pl.col(key).is_null() | (pl.col(key) == "")
     reject(rows.filter(missing_key), pl.lit(f"missing {key}"))

@@ -100,6 +100,8 @@ def _fields(content: dict, specs: tuple[tuple[str, str, str], ...]) -> dict[str,
             row[column] = float(number)
         else:
             row[column] = round(number)  # half-to-even for floats; ints unchanged
+            if not -(2**63) <= row[column] < 2**63:
+                raise Rejected(f"field {wire}: out of range")
     return row
 
 

@@ -1,8 +1,11 @@
 """``vntrack tail``: the micro-batch loop over one trading date (docs/architecture.md §5, contract C3).
 
 On new data (file-system events on ``lake/raw``), and at least every interval: read what is durable since the
-cursor (:mod:`live.source`), run one engine step (:func:`transforms.incremental.step`), commit parts + state +
-checkpoint (:mod:`live.store`), publish the snapshot (:func:`storage.live.publish`). Late data that would break
+cursor (:mod:`live.source`), run one engine step (:func:`transforms.incremental.step`), publish the snapshot
+(:func:`storage.live.publish`), and every ``checkpoint_s`` seconds commit the rows of the batches since the last
+checkpoint + the state + the cursor (:mod:`live.store`), off the latency path in a writer thread. A crash between
+checkpoints loses nothing: the restart redoes those batches from the checkpoint's cursor over the same durable raw
+frames, and any split of a day into batches gives the same rows (docs/reliability.md). Late data that would break
 arrival order, and batches that would restate emitted
 rows, trigger a rebuild: the whole day's durable frames in one step from a fresh state, which is exactly the
 batch run; the rebuild and its reason are kept in the checkpoint, the health snapshot and ``replay --verify``.
@@ -14,6 +17,7 @@ import collections
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -54,12 +58,27 @@ class TailLoop:
     day : trading date.
     futures_override : front-month override (``VNTRACK_FUTURES_OVERRIDE``).
     compact_every : parts per table before compaction.
+    checkpoint_s : seconds between checkpoints (``VNTRACK_TAIL_CHECKPOINT_INTERVAL``). 0: a checkpoint after every
+        batch, written in line after the publication (what the in-process tests read back at once); > 0: the first
+        batch after start and then every ``checkpoint_s`` seconds, written by a background thread while the loop
+        goes on (a rebuild and a stop checkpoint at once). :meth:`checkpoint` forces one and waits for it.
     """
 
-    def __init__(self, lake: Path, day: date, *, futures_override: str | None = None, compact_every: int = 50):
+    def __init__(self, lake: Path, day: date, *, futures_override: str | None = None, compact_every: int = 50,
+                 checkpoint_s: float = 0.0):
+        if checkpoint_s < 0:
+            raise ValueError(f"checkpoint_s must be >= 0 seconds, got {checkpoint_s}")
         self.lake, self.day, self.futures_override = Path(lake), day, futures_override
         self.store = LiveStore(lake, day)
         self.compact_every = compact_every
+        self.checkpoint_s = checkpoint_s
+        self._pending: dict[str, list[pl.DataFrame]] = {t: [] for t in ROW_TABLES}  # rows not checkpointed yet
+        self._pending_batches = 0
+        self._last_checkpoint = float("-inf")  # monotonic time of the last checkpoint started
+        self._writer: threading.Thread | None = None
+        self._writer_error: BaseException | None = None
+        self.committed_batch = 0  # the batch of the last durable checkpoint
+        self.checkpoint_ms = 0.0
         self._rates: collections.deque[tuple[float, int]] = collections.deque()
         self._last_applied_wall: float | None = None
         self._last_poll: Poll | None = None
@@ -73,6 +92,7 @@ class TailLoop:
         """Delete what a crash left beyond the checkpoint, load state and the day's tables so far."""
         self.store.recover()
         self.ck, self.state = self.store.load(self.futures_override)
+        self.committed_batch = self.ck.batch
         self.ck.events.append({"kind": "start", "wall_ns": time.time_ns(), "batch": self.ck.batch, "pid": os.getpid()})
         if self.ck.batch:  # the same commit point, now also recording this start
             write_json(paths.checkpoint_path(self.lake, self.day), self.ck.to_json())
@@ -97,17 +117,18 @@ class TailLoop:
             except Restatement as e:
                 rebuilt = (e.reason,)
             else:
-                self._commit(Checkpoint(self.ck.batch + 1, self.ck.base, advance(self.ck.cursor, p), self.ck.events),
-                             state, out, p.rows)
+                self._apply(Checkpoint(self.ck.batch + 1, self.ck.base, advance(self.ck.cursor, p), self.ck.events),
+                            state, out, p.rows)
                 frames = p.rows.height
         if rebuilt:
             frames = self._rebuild(rebuilt)
         self.batch_ms = (time.perf_counter() - started) * 1000 if frames else self.batch_ms
         if frames:
             self.lag_ms = (time.time_ns() - self._batch_newest_ns) / 1e6
-        self._publish()
-        if frames and self.store.compact(self.ck, every=self.compact_every):  # after publishing: off the latency
-            log.info("compacted live tables at batch %d", self.ck.batch)
+        self._publish()  # first: the snapshot is derived, the checkpoint below is what must be durable
+        if self._pending_batches and (rebuilt or self.checkpoint_s == 0
+                                      or time.monotonic() - self._last_checkpoint >= self.checkpoint_s):
+            self._start_checkpoint(background=self.checkpoint_s > 0 and not rebuilt)
         return BatchResult(self.ck.batch, frames, rebuilt, self.batch_ms)
 
     def run(self, interval_s: float = 1.0, *, stop_when_idle_s: float | None = None,
@@ -140,13 +161,78 @@ class TailLoop:
         finally:
             if waker is not None:
                 waker.close()
+            self.checkpoint()
             self._publish(stopped=True)
 
     # ---------------------------------------------------------------------------------------------- commit
-    def _commit(self, ck: Checkpoint, state, out: dict[str, pl.DataFrame], rows: pl.DataFrame,
-                *, replace_all: bool = False) -> None:
+    def checkpoint(self) -> None:
+        """Make everything applied so far durable now (parts, state, ``CHECKPOINT.json``) and wait for it.
+
+        Raises
+        ------
+        OSError (or whatever the store raised) : a checkpoint written in the background failed.
+        """
+        if self._pending_batches:
+            self._start_checkpoint(background=False)
+        else:
+            self._join_writer()
+
+    def _start_checkpoint(self, *, background: bool) -> None:
+        """Hand the batches applied since the last checkpoint to the store, as batch ``self.ck.batch``: each row
+        table's rows of those batches become one part. At most one checkpoint is written at a time; when one is
+        still running in the background, a background request waits for the next batch instead."""
+        if background and self._writer is not None and self._writer.is_alive():
+            return
+        self._join_writer()
+        ck = Checkpoint(self.ck.batch, self.ck.base, self.ck.cursor, list(self.ck.events), self.ck.newest_recv_ns)
+        out = {t: (pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0])
+               for t, parts in self._pending.items() if parts}
+        state = self.state
+        self._pending = {t: [] for t in ROW_TABLES}
+        self._pending_batches = 0
+        self._last_checkpoint = time.monotonic()
+        if background:
+            self._writer = threading.Thread(target=self._write_checkpoint, args=(ck, state, out),
+                                            name="tail-checkpoint", daemon=True)
+            self._writer.start()
+        else:
+            self._write_checkpoint(ck, state, out)
+            self._raise_writer_error()
+
+    def _write_checkpoint(self, ck: Checkpoint, state, out: dict[str, pl.DataFrame]) -> None:
+        started = time.perf_counter()
+        try:
+            self.store.commit(ck, state, out)
+            self.committed_batch = ck.batch
+            if self.store.compact(ck, every=self.compact_every):
+                log.info("compacted live tables at batch %d", ck.batch)
+        except BaseException as e:  # re-raised in the loop's thread (_raise_writer_error)
+            self._writer_error = e
+        self.checkpoint_ms = (time.perf_counter() - started) * 1000
+
+    def _join_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        self._raise_writer_error()
+
+    def _raise_writer_error(self) -> None:
+        if self._writer_error is not None:
+            e, self._writer_error = self._writer_error, None
+            raise e
+
+    def _apply(self, ck: Checkpoint, state, out: dict[str, pl.DataFrame], rows: pl.DataFrame,
+               *, replace_all: bool = False) -> None:
+        """Take a batch's result as the loop's position; its rows wait in memory for the next checkpoint
+        (``replace_all``: a rebuild, whose rows are the whole day and replace what was pending)."""
         ck.newest_recv_ns = max(self._newest_recv_ns or 0, int(rows.get_column("recv_ns").max()))
-        self.store.commit(ck, state, out)
+        if replace_all:
+            self._pending = {t: [] for t in ROW_TABLES}
+            self._pending_batches = 0
+        for t in ROW_TABLES:
+            if out[t].height:
+                self._pending[t].append(out[t])
+        self._pending_batches += 1
         self.ck, self.state = ck, state
         if self._changed is not None:
             self._changed |= _touched(out, rows) if not replace_all else set(SNAPSHOT_TABLES)
@@ -168,7 +254,8 @@ class TailLoop:
         cursor = advance(Cursor(), Poll(rows, segments, (), (), ()))
         events = [*self.ck.events, {"kind": "rebuild", "wall_ns": time.time_ns(), "batch": n,
                                     "frames": rows.height, "reasons": list(reasons)}]
-        self._commit(Checkpoint(n, n, cursor, events), state, out, rows, replace_all=True)
+        self._join_writer()  # a checkpoint in flight finishes first; the rebuild's one supersedes it
+        self._apply(Checkpoint(n, n, cursor, events), state, out, rows, replace_all=True)
         return rows.height
 
     # --------------------------------------------------------------------------------------------- publish
@@ -194,6 +281,8 @@ class TailLoop:
             "watermarks": dict(sorted(self.ck.cursor.watermarks.items())),
             "batch_ms": round(self.batch_ms, 1),
             "publish_ms": round(self.publish_ms, 1),
+            "checkpoint_batch": self.committed_batch,
+            "checkpoint_ms": round(self.checkpoint_ms, 1),
             "state": "stopped" if stopped else "running",
             "trading_date": self.day.isoformat(),
             "batch": self.ck.batch,

@@ -1,9 +1,11 @@
 """The live tables and the checkpoint, written so that a kill -9 at any moment loses and repeats nothing.
 
-Per micro-batch ``n``: (1) the row outputs go to ``tables/<table>/part-<n>.parquet`` (non-empty tables only),
-(2) the engine state to ``state/ckpt-<n>/``, (3) ``CHECKPOINT.json`` is replaced atomically — the commit point,
-naming ``n``, the state directory, the reader's cursor and the loop's counters. Everything newer than the
-checkpoint is garbage and :meth:`LiveStore.recover` deletes it on start, so the batch is simply redone.
+Per checkpoint at micro-batch ``n`` (the loop checkpoints every few batches, docs/reliability.md): (1) the row
+outputs of the batches since the previous checkpoint go to ``tables/<table>/part-<n>.parquet`` (non-empty tables
+only), (2) the engine state after batch ``n`` to ``state/ckpt-<n>/``, (3) ``CHECKPOINT.json`` is replaced
+atomically — the commit point, naming ``n``, the state directory, the reader's cursor and the loop's counters.
+Everything newer than the checkpoint is garbage and :meth:`LiveStore.recover` deletes it on start, so the batches
+since are simply redone (as one batch: any split gives the same rows).
 
 A rebuild (late data, restatement) writes the whole day as batch ``n`` and sets ``base = n``: parts older than
 the base are ignored by readers, then deleted. Compaction merges committed parts of a table into
@@ -103,10 +105,14 @@ class LiveStore:
         return ck
 
     def commit(self, ck: Checkpoint, state: LiveState, outputs: dict[str, pl.DataFrame]) -> None:
-        """Write batch ``ck.batch``'s parts and state, then the checkpoint (the atomic commit), then prune."""
+        """Write the parts of checkpoint ``ck.batch`` (the rows of every batch since the previous checkpoint; a table
+        absent from ``outputs`` has none), the state, then the checkpoint (the atomic commit), then prune.
+
+        Every file is fsynced before ``CHECKPOINT.json`` is renamed over the old one, so after a machine crash the
+        checkpoint never names a state or part that is not on disk."""
         for table in ROW_TABLES:
-            df = outputs[table]
-            if df.height:
+            df = outputs.get(table)
+            if df is not None and df.height:
                 write_table(paths.part_path(self.lake, self.day, table, ck.batch), df)
         sdir = paths.state_dir(self.lake, self.day, ck.batch)
         if sdir.exists():
@@ -117,6 +123,9 @@ class LiveStore:
         for name, df in tables.items():
             df.write_ipc(tmp / f"{name}.arrow")
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, sdir)
         fsync_dir(sdir.parent)
         write_json(paths.checkpoint_path(self.lake, self.day), ck.to_json())

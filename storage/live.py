@@ -21,7 +21,6 @@ from typing import Any
 
 import polars as pl
 
-from storage.lake import write_json
 
 SNAPSHOT_TABLES: tuple[str, ...] = ("board", "session_stats", "foreign_summary", "foreign_by_sector", "indices",
                                     "basis", "alerts", "candles_1m", "foreign_flow")
@@ -111,9 +110,11 @@ def publish(lake: Path, day: date, version: int, tables: Mapping[str, pl.DataFra
     CURRENT.json at it, and delete all but the newest :data:`KEEP_VERSIONS` versions.
 
     Tables named in ``reuse`` did not change since the previous version: their file is hard-linked from it (no
-    rewrite); ``tables`` may be a function, called only when some table must be written. Table files are not
-    fsynced one by one: a snapshot is rebuilt every interval from the checkpointed state, and the pointer is only
-    renamed (atomically, fsynced) after every file of the version is complete.
+    rewrite); ``tables`` may be a function, called only when some table must be written. Nothing is fsynced: the
+    pointer is renamed (atomically) only after every file of the version is complete, which is all a reader needs
+    while the machine runs (a killed publisher leaves the previous version current); the snapshot is derived
+    data, and after a machine crash the loop republishes it from the checkpoint and raw on start
+    (docs/reliability.md, "The live loop: checkpoints and crashes").
 
     Raises
     ------
@@ -139,11 +140,14 @@ def publish(lake: Path, day: date, version: int, tables: Mapping[str, pl.DataFra
         if df.schema != schemas[name]:
             raise ValueError(f"snapshot table {name} has schema {df.schema}, expected {schemas[name]}")
         tmp = vdir / f"{name}.parquet.tmp"
-        df.write_parquet(tmp, compression="lz4")
+        df.write_parquet(tmp, compression="uncompressed", statistics=False)  # small, short-lived: cheapest write
         os.replace(tmp, target)
     (vdir / "health.json").write_text(json.dumps(health, indent=1), encoding="utf-8")
-    write_json(current_path(lake, day), {"version": version, "dir": vdir.name, "trading_date": day.isoformat(),
-                                         "published_ns": time.time_ns(), "health": health})
+    pointer = current_path(lake, day)
+    tmp = pointer.with_name(f"{pointer.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"version": version, "dir": vdir.name, "trading_date": day.isoformat(),
+                               "published_ns": time.time_ns(), "health": health}, default=str), encoding="utf-8")
+    os.replace(tmp, pointer)
     root = snapshot_root(lake, day)
     versions = sorted(int(m["version"]) for p in root.iterdir() if (m := VERSION_DIR.match(p.name)))
     for v in versions[:-KEEP_VERSIONS]:

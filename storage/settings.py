@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         1_000_000, ge=1000, description="rows per raw segment after rebuild_day's compaction")
     ssi_rest_url: str = Field("https://fc-data.ssi.com.vn/", description="SSI FastConnect Data REST base URL "
                                                                          "(reconcile_day's DailyStockPrice)")
+    tail_checkpoint_interval: float = Field(
+        5.0, ge=0, description="seconds between the live loop's checkpoints (parts + state + CHECKPOINT.json), "
+                               "written off the latency path; 0 = after every batch, in line. A crash redoes at "
+                               "most this much from raw, with the same numbers (docs/reliability.md)")
     tail_until: str = Field("15:05", description="exchange time (HH:MM, Asia/Ho_Chi_Minh) the tail flow stops at")
 
     @property

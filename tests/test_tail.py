@@ -259,6 +259,72 @@ def test_kill_minus_9_at_random_moments_loses_and_repeats_nothing(lake):
     assert h["frames_total"] == 12_000 and h["state"] == "stopped" and h["restarts"] >= 1
 
 
+def _health_now(lake: Path) -> dict | None:
+    try:
+        return json.loads(paths.current_path(lake, DAY).read_text())["health"]
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def test_kill_minus_9_between_checkpoints_redoes_the_batches_and_equals_a_replay(lake):
+    """Publication runs ahead of the checkpoint (VNTRACK_TAIL_CHECKPOINT_INTERVAL): the process is killed with
+    SIGKILL after its snapshot showed frames that no checkpoint holds yet; the restart redoes them from the
+    checkpoint's cursor, and the day's outputs equal the batch run row for row."""
+    frames = as_session(sim_slice(100_000, 6_000), S1)
+    env = {**os.environ, "VNTRACK_LAKE": str(lake), "VNTRACK_TAIL_CHECKPOINT_INTERVAL": "3600"}
+    cap = CaptureLike(lake, DAY, S1)
+    cap.write(frames.head(1_000))
+    proc = subprocess.Popen([sys.executable, "-m", "vntrack.cli", "tail", "--date", DAY.isoformat(), "--interval",
+                             "50ms"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        def wait_for(frames_total: int) -> dict:
+            deadline = time.monotonic() + 120
+            while (h := _health_now(lake)) is None or h["frames_total"] < frames_total:
+                assert time.monotonic() < deadline and proc.poll() is None, "vntrack tail did not get there"
+                time.sleep(0.02)
+            return h
+
+        wait_for(1_000)
+        for i in range(1_000, 5_000, 500):                  # batches after the first checkpoint, one seal on the way
+            cap.write(frames.slice(i, 500))
+            if i == 3_000:
+                cap.seal()
+            h = wait_for(i + 500)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    committed = json.loads(paths.checkpoint_path(lake, DAY).read_text())
+    assert h["batch"] > committed["batch"] >= 1            # killed between two checkpoints
+    assert LiveStore(lake, DAY).load()[1].frames_total < 5_000 == h["frames_total"]
+    cap.write(frames.slice(5_000))
+    cap.close()
+    done = vntrack(lake, "tail", "--date", DAY.isoformat(), "--interval", "50ms", "--stop-when-idle", "1s")
+    assert done.returncode == 0, done.stderr
+    assert_live_equals_batch(lake)
+    h = read_snapshot(lake, DAY)[0]["health"]
+    assert h["frames_total"] == 6_000 and h["checkpoint_batch"] == h["batch"] and h["restarts"] == 1
+
+
+def test_checkpoints_every_few_batches_in_process_equal_the_batch_run(lake):
+    """checkpoint_s > 0 in one process: the rows of the batches since a checkpoint are written together by the
+    background writer, and what is committed equals the batch run over what was consumed."""
+    frames = as_session(sim_slice(40_000, 3_000), S1)
+    cap = CaptureLike(lake, DAY, S1)
+    loop = TailLoop(lake, DAY, checkpoint_s=3600.0)
+    loop.start()
+    for i in range(0, 3_000, 300):
+        cap.write(frames.slice(i, 300))
+        loop.run_once()
+    assert loop.health()["frames_total"] == 3_000
+    loop.checkpoint()                                       # waits for the writer
+    parts = sorted(p.name for p in paths.table_dir(lake, DAY, "trades").glob("part-*"))
+    assert parts == ["part-000000001.parquet", "part-000000010.parquet"]  # the first batch; batches 2-10 together
+    assert LiveStore(lake, DAY).checkpoint().batch == loop.ck.batch == 10
+    assert_live_equals_batch_partial(lake, loop)
+    cap.close()
+
+
 # ----------------------------------------------------------------------------------------- replay --verify
 
 

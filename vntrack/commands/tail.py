@@ -49,7 +49,8 @@ def tail_command(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    loop = TailLoop(settings.lake, day, futures_override=settings.futures_override)
+    loop = TailLoop(settings.lake, day, futures_override=settings.futures_override,
+                    checkpoint_s=settings.tail_checkpoint_interval)
     console.print(f"tail {day} every {every:g} s over {settings.lake} (snapshot: live/date={day}/snapshot/CURRENT.json)")
     loop.run(every, stop_when_idle_s=idle, max_batches=max_batches, should_stop=lambda: stop["now"])
     h = loop.health(stopped=True)

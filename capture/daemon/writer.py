@@ -100,6 +100,10 @@ class SegmentWriter(threading.Thread):
         self._events: list[EventItem] = []
         self._unsealed: list[pa.Table] = []
         self._unsealed_rows = 0
+        # pyarrow imports pandas on the first pa.array() built from Python lists (its pandas shim checks the
+        # input's type): ~3 s that, paid in this thread mid-stream, would let the recorder's queue fill and lose
+        # frames at the start of a fast stream. Paid here, at start-up, before the socket opens.
+        chunks_table([Chunk(session, trading_date, 1, [0], ["B"], ["{}"], [None])], source)
         self._open(session, trading_date)
 
     # ------------------------------------------------------------------------------------------- session

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from storage.lake import fsync_dir, next_segment, raw_segments, validate_raw_table, write_raw_segment
+from storage.lake import fsync_dir, lake_dates, next_segment, raw_segments, validate_raw_table, write_raw_segment
 from storage.schemas import RAW_FRAME
 
 SUFFIX = ".arrows"
@@ -213,7 +213,8 @@ class Recovery:
     Attributes
     ----------
     session : the crashed session.
-    trading_date : its partition (None when the journal held not even a schema: nothing to seal).
+    trading_date : its partition; when the journal held not even its schema (killed right after a segment was
+        sealed and the journal restarted), the date of the session's sealed segments; None when there are none.
     sealed_rows : rows written to a new segment (those no sealed segment held yet).
     segment : path of that segment, or None when nothing was left to seal.
     torn : a torn tail was dropped.
@@ -248,8 +249,11 @@ def recover_journal(lake: Path, path: Path) -> Recovery:
     segment = None
     sealed = 0
     last_seq = None
-    if read.trading_date is not None:
-        existing = raw_segments(lake, read.trading_date, session)
+    trading_date = read.trading_date
+    if trading_date is None:  # no schema yet: the session's date is that of its sealed segments, if any
+        trading_date = next((d for d in reversed(lake_dates(lake)) if raw_segments(lake, d, session)), None)
+    if trading_date is not None:
+        existing = raw_segments(lake, trading_date, session)
         if existing:
             last_seq = max(int(pq.read_table(p, columns=["seq"]).column("seq").to_numpy().max(initial=0))
                            for p in existing)
@@ -257,10 +261,10 @@ def recover_journal(lake: Path, path: Path) -> Recovery:
         if last_seq is not None and table.num_rows:
             table = table.filter(pc.greater(table.column("seq"), pa.scalar(last_seq, pa.uint64())))
         if table.num_rows:
-            segment = write_raw_segment(lake, read.trading_date, session,
-                                        next_segment(lake, read.trading_date, session), table)
+            segment = write_raw_segment(lake, trading_date, session, next_segment(lake, trading_date, session),
+                                        table)
             sealed = table.num_rows
             last_seq = int(table.column("seq")[-1].as_py())
     path.unlink(missing_ok=True)
     fsync_dir(path.parent)
-    return Recovery(session, read.trading_date, sealed, segment, read.torn, last_seq)
+    return Recovery(session, trading_date, sealed, segment, read.torn, last_seq)

@@ -385,7 +385,9 @@ def test_kill_9_mid_day_then_restart_loses_nothing_flushed(sim_lake: Path, tmp_p
         before = {}
         for t in [*sealed, flushed.table]:
             before.update(zip(t.column("seq").to_pylist(), t.column("payload").to_pylist()))
-        assert flushed.trading_date == SIM_DAY and len(before) >= 20_000
+        # a kill right after a seal restarted the journal can find it without its schema yet: nothing in it
+        assert flushed.trading_date == SIM_DAY or (flushed.torn and flushed.batches == 0)
+        assert len(before) >= 20_000
         second = start_capture(lake, tmp_path, feed.base, feed.base, "--date", SIM_DAY.isoformat())
         try:
             ends = feed.log().count("end of the day's frames")

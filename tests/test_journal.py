@@ -85,6 +85,20 @@ def test_an_empty_or_headless_file_reads_as_torn_and_empty(tmp_path: Path):
     assert rec.sealed_rows == 0 and rec.segment is None and not p.exists()
 
 
+def test_a_headless_journal_after_a_seal_is_recovered_under_the_sessions_date(tmp_path: Path):
+    """Killed right after a segment was sealed and the journal restarted, before its schema reached the disk: the
+    session's date and last seq come from its sealed segments, so the crash still gets its gap event."""
+    lk.write_raw_segment(tmp_path, DAY, SESSION, 0, raw_table(SESSION, [1, 2, 3]))
+    lk.write_raw_segment(tmp_path, date(2026, 7, 21), "cap-20260721-091500000000-cd34", 0,
+                         raw_table("cap-20260721-091500000000-cd34", [1]))  # another session's date is not taken
+    p = journal_path(tmp_path, SESSION)
+    p.parent.mkdir(parents=True)
+    p.write_bytes(b"")
+    rec = recover_journal(tmp_path, p)
+    assert (rec.trading_date, rec.sealed_rows, rec.segment, rec.torn, rec.last_seq) == (DAY, 0, None, True, 3)
+    assert not p.exists()
+
+
 def test_recovery_after_kill_seals_every_flushed_batch_once(tmp_path: Path):
     """A real process writes batches and is killed with SIGKILL; recovery seals exactly the flushed rows."""
     script = textwrap.dedent(f"""

@@ -25,6 +25,8 @@ import numpy as np
 import polars as pl
 from numba import njit, prange
 
+from transforms.envelope import span_equals_row
+
 __all__ = ["decode_contents"]
 
 _SPACE = 32
@@ -217,12 +219,7 @@ def _decode_rows(lo, hi, data, cs, ce, idx, keys, key_lens, is_num, num_slot, st
                     k -= nf
                 if key_lens[k] != klen:
                     continue
-                same = True
-                for j in range(klen):
-                    if data[ks + j] != keys[k, j]:
-                        same = False
-                        break
-                if same:
+                if span_equals_row(data, ks, keys, k, klen):
                     f = k
                     break
             p = _spaces(data, _next(data, kend), e)

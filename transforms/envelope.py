@@ -55,6 +55,16 @@ def _lit(data, p, e, lit):
 
 
 @njit(cache=True, inline="always")
+def span_equals_row(data, start, table, k, n):
+    """True when the ``n`` bytes of ``data`` from ``start`` equal the first ``n`` bytes of row ``k`` of ``table``
+    (uint8 arrays; a table of names padded per row). Shared by the scanner and ``transforms.content``."""
+    for j in range(n):
+        if data[start + j] != table[k, j]:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
 def _key_open(data, p, e, key):
     """``<key> : "`` from ``p`` (spaces allowed around the colon): the position after the opening quote, or -1."""
     p = _lit(data, p, e, key)
@@ -144,12 +154,7 @@ def _scan_rows(lo, hi, offsets, data, valid, names, name_lens, datatype, content
             m = name_lens[k]
             if m != de - ds:
                 continue
-            same = True
-            for j in range(m):
-                if data[ds + j] != names[k, j]:
-                    same = False
-                    break
-            if same:
+            if span_equals_row(data, ds, names, k, m):
                 found = k
                 break
         if found < 0:

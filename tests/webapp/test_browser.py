@@ -147,11 +147,14 @@ def test_live_and_health_pages(browser_page, served, path, texts, grid_has):
 def test_history(browser_page, served):
     page = browser_page
     page.goto(f"{served}/history")
-    body = settle(page, "Trading date (ngày giao dịch)", "minutes · open")
+    body = settle(page, "Trading date (ngày giao dịch)", "candles of 1 minute · open")
     assert "2026-07-22" in body
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
     assert page.locator(".js-plotly-plot .candlestick, .js-plotly-plot g.trace").count() >= 1
     check_no_error(page, body, "history")
+    page.get_by_text("1 hour", exact=True).first.click()  # the interval picker: hourly candles of the same day
+    body = settle(page, "candles of 1 hour · open")
+    check_no_error(page, body, "history-1h")
 
 
 def test_replay_drives_the_live_pages(browser_page, served):

@@ -48,51 +48,48 @@ def board_parts(parsed: dict[str, pl.DataFrame], trades: pl.DataFrame,
     """
     xq, x, r = parsed["x_quote"], parsed["x"], parsed["foreign_room"]
     ranks = ranks or arrival_order(trades, xq, x, r)
-    books = pl.concat(
-        [t.select("session", "seq", "trading_date", "exch_time", "symbol", "exchange", *_BOOK) for t in (xq, x)],
-        how="vertical",
-    ).with_columns(arrival_key(ranks), normalize_exchange_expr(pl.col("exchange")).alias("exchange"))
-    books = books.filter(~market.is_index_expr(pl.col("symbol")))
+    # One long frame in arrival order and one group_by (a micro-batch pays per Polars call, not per row). _kind:
+    # 0 a trade, 1 an X row's limits, 2 a book (X-QUOTE or X, index symbols excluded), 3 an R row (its time).
+    key = ["session", "seq", *_ON]
+    rows = pl.concat(
+        [
+            trades.select(*key, "exch_time", "price", "volume", "value_vnd", "aggressor_side", "phase", "ref_price",
+                          "ceiling", "floor", "exchange", pl.lit(0, pl.Int8).alias("_kind")),
+            x.select(*key, "ref_price", "ceiling", "floor", pl.lit(1, pl.Int8).alias("_kind")),
+            *[t.filter(~market.is_index_expr(pl.col("symbol"))).select(
+                *key, "exch_time", normalize_exchange_expr(pl.col("exchange")).alias("exchange"), *_BOOK,
+                pl.lit(2, pl.Int8).alias("_kind")) for t in (xq, x)],
+            r.select(*key, "exch_time", pl.lit(3, pl.Int8).alias("_kind")),
+        ],
+        how="diagonal",
+    )
+    kind = pl.col("_kind")
+    trade, book = kind == 0, kind == 2
+    matched = trade & (pl.col("phase") != "pt")
 
-    t = trades.with_columns(arrival_key(ranks))
-    matched = t.filter(pl.col("phase") != "pt")
-    from_trades = matched.sort("_arr").group_by(*_ON).agg(
-        pl.col("price").last().alias("last_price"),
-        pl.col("volume").sum().alias("volume"),
-        pl.col("value_vnd").sum().alias("value_vnd"),
-        pl.col("volume").filter(pl.col("aggressor_side") == "buy").sum().alias("_buy"),
-        pl.col("volume").filter(pl.col("aggressor_side") == "sell").sum().alias("_sell"),
-    )
-    limits = (
-        pl.concat([t.select(*_ON, "_arr", "ref_price", "ceiling", "floor"),
-                   x.with_columns(arrival_key(ranks)).select(*_ON, "_arr", "ref_price", "ceiling", "floor")],
-                  how="vertical")
-        .sort("_arr")
-        .group_by(*_ON)
-        .agg(pl.col(c).drop_nulls().last() for c in ("ref_price", "ceiling", "floor"))
-    )
-    exchanges = (
-        pl.concat([t.select(*_ON, "_arr", "exchange"), books.select(*_ON, "_arr", "exchange")], how="vertical")
-        .sort("_arr")
-        .group_by(*_ON)
-        .agg(pl.col("exchange").drop_nulls().last().alias("_exchange"))
-    )
-    last_book = books.sort("_arr").group_by(*_ON).agg(
-        *[pl.col(c).last() for c in _BOOK], pl.lit(True).alias("_has_book")
-    )
-    times = pl.concat(
-        [f.select(*_ON, "exch_time") for f in (trades, books, r)], how="vertical"
-    ).group_by(*_ON).agg(pl.col("exch_time").max().alias("last_exch_time"))
-    listed = pl.concat([trades.select(*_ON), books.select(*_ON)]).unique().with_columns(pl.lit(True).alias("_listed"))
-    keys = pl.concat([listed.select(*_ON), times.select(*_ON)]).unique()
+    def when_matched(e: pl.Expr) -> pl.Expr:  # null, not 0, for a symbol without matched trades in these frames
+        return pl.when(matched.any()).then(e)
+
     return (
-        keys.join(from_trades, on=_ON, how="left")
-        .join(limits, on=_ON, how="left")
-        .join(exchanges, on=_ON, how="left")
-        .join(last_book, on=_ON, how="left")
-        .join(times, on=_ON, how="left")
-        .join(listed, on=_ON, how="left")
-        .with_columns(pl.col("_has_book").fill_null(False), pl.col("_listed").fill_null(False))
+        rows.with_columns(arrival_key(ranks))
+        .sort("_arr", "_kind")
+        .group_by(*_ON)
+        .agg(
+            pl.col("price").filter(matched).last().alias("last_price"),
+            when_matched(pl.col("volume").filter(matched).sum()).alias("volume"),
+            when_matched(pl.col("value_vnd").filter(matched).sum()).alias("value_vnd"),
+            when_matched(pl.col("volume").filter(matched & (pl.col("aggressor_side") == "buy")).sum()).alias("_buy"),
+            when_matched(pl.col("volume").filter(matched & (pl.col("aggressor_side") == "sell")).sum()).alias("_sell"),
+            *[pl.col(c).filter(kind <= 1).drop_nulls().last() for c in ("ref_price", "ceiling", "floor")],
+            pl.col("exchange").filter(trade | book).drop_nulls().last().alias("_exchange"),
+            *[pl.col(c).filter(book).last() for c in _BOOK],
+            book.any().alias("_has_book"),
+            pl.col("exch_time").filter(kind != 1).max().alias("last_exch_time"),
+            (trade | book).any().alias("_listed"),
+            (kind != 1).any().alias("_on_board"),  # a symbol seen only in an X row's limits has no board row
+        )
+        .filter(pl.col("_on_board"))
+        .drop("_on_board")
     )
 
 

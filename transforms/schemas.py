@@ -15,6 +15,8 @@ Conventions (docs/architecture.md §4, docs/ssi-wire.md §2, docs/market.md §1)
 
 from __future__ import annotations
 
+import functools
+
 from typing import Literal
 
 import polars as pl
@@ -511,5 +513,13 @@ CURATED: dict[str, pl.Schema] = {
 
 
 def empty(schema: pl.Schema) -> pl.DataFrame:
-    """An empty frame with exactly ``schema``."""
-    return pl.DataFrame(schema=schema)
+    """An empty frame with exactly ``schema``.
+
+    Built once per schema and cloned after (a clone is ~1 us, building one ~0.2 ms: the live step asks for
+    several per batch)."""
+    return _empty(tuple(schema.items())).clone()
+
+
+@functools.lru_cache(maxsize=256)
+def _empty(columns: tuple[tuple[str, pl.DataType], ...]) -> pl.DataFrame:
+    return pl.DataFrame(schema=dict(columns))

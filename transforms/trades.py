@@ -20,11 +20,6 @@ from transforms.classify import classify_trades
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.windows import arrival_key, arrival_order
 
-_COMMON = [
-    "session", "seq", "trading_date", "exch_time", "symbol", "_exchange", "_market_id", "source", "price", "volume",
-    "ref_price", "ceiling", "floor", "trading_session", "vendor_side",
-]
-
 
 REPEAT_KEY = ("symbol", "exch_time", "last_price", "last_vol", "total_vol")
 """The columns that make an X-TRADE row a repeat of an earlier one (docs/analytics.md §3)."""
@@ -60,7 +55,8 @@ def _x_trade_trades(x_trade: pl.DataFrame, seen: pl.DataFrame | None = None) -> 
     if seen is not None and seen.height:
         marked = pl.concat([seen.select(REPEAT_KEY).with_columns(pl.lit(True).alias("_seen")),
                             x_trade.with_columns(pl.lit(False).alias("_seen"))], how="diagonal_relaxed")
-        x_trade = marked.filter(repeat_key.is_first_distinct()).filter(~pl.col("_seen")).drop("_seen")
+        # one pass: the window (first of its repeat key) is evaluated over the whole frame before filtering
+        x_trade = marked.filter(repeat_key.is_first_distinct() & ~pl.col("_seen"))
     else:
         x_trade = x_trade.filter(repeat_key.is_first_distinct())
     return (
@@ -193,17 +189,22 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
     context = context or TradeContext()
     sources = merge_sources(context.sources, trade_sources(parsed))
     by_source = {src: [s for s, v in sources.items() if v == src] for src in ("X-TRADE", "X", "B")}
+    # a channel no symbol takes its trades from costs nothing (a micro-batch pays per Polars call, not per row)
     parts = [
-        _x_trade_trades(parsed["x_trade"].filter(pl.col("symbol").is_in(by_source["X-TRADE"])), context.seen),
-        _x_snapshot_trades(parsed["x"].filter(pl.col("symbol").is_in(by_source["X"])), context.x_baseline),
-        _bar_trades(parsed["bar"].filter(pl.col("symbol").is_in(by_source["B"]))),
+        make(parsed[table].filter(pl.col("symbol").is_in(by_source[src])), *earlier)
+        for src, table, make, earlier in (("X-TRADE", "x_trade", _x_trade_trades, (context.seen,)),
+                                          ("X", "x", _x_snapshot_trades, (context.x_baseline,)),
+                                          ("B", "bar", _bar_trades, ()))
+        if by_source[src] and parsed[table].height
     ]
-    trades = pl.concat([p.select(_COMMON) for p in parts], how="vertical_relaxed")
+    if not parts:
+        return schemas.empty(schemas.TRADES)
+    trades = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
     ranks = ranks or arrival_order(trades, parsed["x_quote"], parsed["x"])
     trades = (
-        trades.with_columns(arrival_key(ranks))
+        trades.with_columns(arrival_key(ranks),
+                            resolve_exchange_expr(pl.col("symbol"), pl.col("_exchange"), pl.col("_market_id")).alias("exchange"))
         .sort("_arr")
-        .with_columns(resolve_exchange_expr(pl.col("symbol"), pl.col("_exchange"), pl.col("_market_id")).alias("exchange"))
         .with_columns(
             market.round_half_up_expr(
                 pl.col("price") * pl.col("volume").cast(pl.Float64) * market.multiplier_expr(pl.col("symbol"), pl.col("exchange"))

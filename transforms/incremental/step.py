@@ -101,17 +101,25 @@ def step(state: LiveState, raw: pl.DataFrame, *, parsed: dict[str, pl.DataFrame]
     trades = build_trades(parsed, ranks, TradeContext(
         sources=state.sources, seen=state.xt_seen, x_baseline=state.x_baseline, books=state.books, tick=state.tick),
         params=params)
-    room = context.room_with_context(state.flow_win, parsed["foreign_room"])
-    flow_all = foreign_flow(room, ranks, params)
-    new = after_key(state.last_key)
-    flow = flow_all.filter(new)
+    # A rule whose stream has no new row in the batch is skipped, its context carried as it is: every output row
+    # of a rule belongs to a new row of its stream, and each context is what later rows read (context.py), which
+    # a batch without rows of that stream does not change. A micro-batch pays per Polars call, not per row.
+    if parsed["foreign_room"].height:
+        flow_all = foreign_flow(context.room_with_context(state.flow_win, parsed["foreign_room"]), ranks, params)
+        flow = flow_all.filter(after_key(state.last_key))
+    else:
+        flow_all = flow = schemas.empty(schemas.FOREIGN_FLOW)
     idx = indices(parsed["index"])
-    spot = idx if state.spot is None else pl.concat([state.spot, idx], how="vertical")
+    spot = (idx if state.spot is None else state.spot if idx.height == 0
+            else pl.concat([state.spot, idx], how="vertical"))
     bas = basis(trades, spot, futures_override=state.futures_override, ranks=ranks, params=params)
     trades_ctx = trades if state.trades_win is None else pl.concat([state.trades_win, trades], how="vertical")
     basis_ctx = bas if state.basis_ctx is None else pl.concat([state.basis_ctx, bas], how="vertical")
-    alerts, cooldown = alerts_after(trades_ctx, flow_all, basis_ctx, ranks, after=state.last_key,
-                                    last_emitted=state.cooldown, params=params)
+    if trades.height or flow.height or bas.height:
+        alerts, cooldown = alerts_after(trades_ctx, flow_all, basis_ctx, ranks, after=state.last_key,
+                                        last_emitted=state.cooldown, params=params)
+    else:
+        alerts, cooldown = schemas.empty(schemas.ALERTS), state.cooldown
 
     # aggregates
     new_state = state.evolve(
@@ -127,14 +135,14 @@ def step(state: LiveState, raw: pl.DataFrame, *, parsed: dict[str, pl.DataFrame]
         x_baseline=context.x_baseline(state.x_baseline, parsed["x"]),
         books=context.last_books(state.books, parsed, ranks),
         tick=context.tick_context(state.tick, trades),
-        trades_win=context.trade_window(trades_ctx, params),
-        flow_win=context.flow_window(flow_all, params),
-        spot=context.last_spot(spot),
-        basis_ctx=context.basis_context(basis_ctx),
-        session_stats=_merge(state.session_stats, session_stats(trades), merge_session_stats),
-        candles=_merge(state.candles, candle_parts(trades), merge_candle_parts),
-        board=_merge(state.board, board_parts(parsed, trades, ranks), merge_board_parts),
-        foreign=_merge(state.foreign, foreign_totals(flow), merge_foreign_totals),
+        trades_win=context.trade_window(trades_ctx, params) if trades.height else state.trades_win,
+        flow_win=context.flow_window(flow_all, params) if flow_all.height else state.flow_win,
+        spot=context.last_spot(spot) if idx.height else state.spot,
+        basis_ctx=context.basis_context(basis_ctx) if bas.height else state.basis_ctx,
+        session_stats=_merge(state.session_stats, trades, session_stats, merge_session_stats),
+        candles=_merge(state.candles, trades, candle_parts, merge_candle_parts),
+        board=_merge(state.board, parsed, lambda p: board_parts(p, trades, ranks), merge_board_parts),
+        foreign=_merge(state.foreign, flow, foreign_totals, merge_foreign_totals),
     )
     outputs = {**parsed, "trades": trades, "foreign_flow": flow, "indices": idx, "basis": bas, "alerts": alerts,
                "book_top": book_top(parsed["x_quote"], parsed["x"])}
@@ -171,7 +179,11 @@ def run_batches(state: LiveState, batches) -> tuple[LiveState, dict[str, pl.Data
     return state, rows, {"seconds": time.perf_counter() - started}
 
 
-def _merge(earlier, later, merge):
+def _merge(earlier, rows, aggregate, merge):
+    """``merge(earlier, aggregate(rows))``; the aggregate alone at the start, ``earlier`` when ``rows`` is empty."""
+    if earlier is not None and isinstance(rows, pl.DataFrame) and rows.height == 0:
+        return earlier
+    later = aggregate(rows)
     return later if earlier is None else merge(earlier, later)
 
 

@@ -173,10 +173,7 @@ class HubSocket(picows.WSListener):
                 text = frame.get_payload_as_utf8_text()
             except UnicodeDecodeError:
                 text = frame.get_payload_as_bytes().decode("utf-8", errors="replace")
-            try:
-                self.on_message(text, now)
-            except BaseException as exc:  # noqa: BLE001 - handed to wait_closed(), which re-raises it
-                self._fail(exc)
+            self._deliver(text, now)
         elif kind is _TEXT or kind is _BINARY or kind is _CONTINUATION:
             if kind is not _CONTINUATION:
                 self._parts = []
@@ -186,10 +183,7 @@ class HubSocket(picows.WSListener):
             if frame.fin:
                 now = _time_ns()
                 parts, self._parts = self._parts, None
-                try:
-                    self.on_message(b"".join(parts).decode("utf-8", errors="replace"), now)
-                except BaseException as exc:  # noqa: BLE001 - handed to wait_closed(), which re-raises it
-                    self._fail(exc)
+                self._deliver(b"".join(parts).decode("utf-8", errors="replace"), now)
         elif kind is _CLOSE:
             self.close_code = int(frame.get_close_code())
             try:
@@ -202,6 +196,14 @@ class HubSocket(picows.WSListener):
     def on_ws_disconnected(self, transport: picows.WSTransport) -> None:
         if not self._closed.done():
             self._closed.set_result(None)
+
+    def _deliver(self, text: str, now: int) -> None:
+        """Hand one whole message to ``on_message``; what it raises ends the connection (``wait_closed`` re-raises
+        it) instead of escaping into picows' reader."""
+        try:
+            self.on_message(text, now)
+        except BaseException as exc:  # noqa: BLE001 - handed to wait_closed(), which re-raises it
+            self._fail(exc)
 
     def _fail(self, exc: BaseException) -> None:
         if self.error is None:

@@ -192,17 +192,11 @@ class Streamer:
 
     async def _connect(self) -> bool:
         """Token, negotiate, connect, wait for the init frame, send SwitchChannels. True once the socket is open."""
-        timeout = self.settings.connect_timeout_s
-        token = self._token_used = await self.tokens.get()
         try:
-            negotiation = await negotiate(self.http, self.settings.stream_url, token)
-            self._ws = await open_hub(self.settings.stream_url, negotiation, token, timeout, self._on_message)
-        except Unauthorized:
-            fresh_token = self._token_used = await self.tokens.get(fresh=True)
+            negotiation = await self._open(fresh=False)
+        except Unauthorized:  # the cached token expired: one more try with a token issued now
             try:
-                negotiation = await negotiate(self.http, self.settings.stream_url, fresh_token)
-                self._ws = await open_hub(self.settings.stream_url, negotiation, fresh_token, timeout,
-                                         self._on_message)
+                negotiation = await self._open(fresh=True)
             except Unauthorized as exc:
                 raise AuthRefused(f"SSI refused an access token it had just issued ({exc}); check that the "
                                   "consumer is entitled to FastConnect Data streaming") from None
@@ -219,6 +213,19 @@ class Streamer:
         self._ws.send(switch_channels(self.settings.channels, self._invocation))
         self._invocation += 1
         return True
+
+    async def _open(self, *, fresh: bool):
+        """Negotiate and open the hub socket with a token (a new one when ``fresh``); returns the negotiation.
+
+        Raises
+        ------
+        Unauthorized : SSI refused the token (HTTP 401 on negotiate or on the socket's upgrade).
+        """
+        token = self._token_used = await self.tokens.get(fresh=fresh)
+        negotiation = await negotiate(self.http, self.settings.stream_url, token)
+        self._ws = await open_hub(self.settings.stream_url, negotiation, token, self.settings.connect_timeout_s,
+                                  self._on_message)
+        return negotiation
 
     # ------------------------------------------------------------------------------------------- read
 

@@ -140,8 +140,7 @@ def merge_foreign_totals(earlier: pl.DataFrame, later: pl.DataFrame) -> pl.DataF
         return later
     if later.height == 0:
         return earlier
-    both = pl.concat([earlier.with_columns(pl.lit(0).alias("_part")), later.with_columns(pl.lit(1).alias("_part"))],
-                     how="vertical_relaxed").sort("_part", maintain_order=True)
+    both = pl.concat([earlier, later], how="vertical_relaxed")  # earlier rows first: last() is the later part's
     return both.group_by("trading_date", "symbol", maintain_order=True).agg(
         *[pl.col(c).max() for c in _LEVELS], pl.col("room_used").last(), pl.col("corrections").sum(),
     )

@@ -163,9 +163,11 @@ def _number(data, p, e, out):
     return p
 
 
-@njit(cache=True, parallel=True)
-def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num, n_str):  # pragma: no cover
-    n = idx.shape[0]
+_STEP = 4096  # frames per parallel block
+
+
+@njit(cache=True)
+def _outputs(n, n_num, n_str):  # pragma: no cover - compiled
     # row-major: one frame's fields are written side by side
     num = np.empty((n, n_num), np.float64)
     num_state = np.zeros((n, n_num), np.int8)  # 0 null/absent, 1 value in num, 2 long number (text in nstart/nend)
@@ -174,10 +176,28 @@ def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num
     sstart = np.empty((n, n_str), np.int64)
     send = np.full((n, n_str), -1, np.int64)  # -1: null/absent
     ok = np.zeros(n, np.bool_)
-    step = 4096
+    return ok, num, num_state, nstart, nend, sstart, send
+
+
+@njit(cache=True, parallel=True)
+def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num, n_str):  # pragma: no cover
+    n = idx.shape[0]
+    ok, num, num_state, nstart, nend, sstart, send = _outputs(n, n_num, n_str)
+    step = _STEP
     for c in prange((n + step - 1) // step):  # frames are independent: blocks of them on every core
         _decode_rows(c * step, min(n, (c + 1) * step), data, cs, ce, idx, keys, key_lens, is_num, num_slot,
                      str_slot, num, num_state, nstart, nend, sstart, send, ok)
+    return ok, num, num_state, nstart, nend, sstart, send
+
+
+@njit(cache=True)
+def _decode_serial(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num,
+                   n_str):  # pragma: no cover - compiled
+    """``_decode`` without the parallel region, for at most one block of frames (same rows, same results)."""
+    n = idx.shape[0]
+    ok, num, num_state, nstart, nend, sstart, send = _outputs(n, n_num, n_str)
+    _decode_rows(0, n, data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, num, num_state, nstart,
+                 nend, sstart, send, ok)
     return ok, num, num_state, nstart, nend, sstart, send
 
 
@@ -419,7 +439,10 @@ def decode_contents(
     parts, declined = [], []
     for start in range(0, max(idx.size, 1), _CHUNK):
         part = idx[start : start + _CHUNK]
-        ok, num, state, nstart, nend, sstart, send = _decode(
+        # One block or less (a live micro-batch): no parallel region. Entering one costs little on an idle
+        # machine, but on busy cores its threads wait for each other (and for Polars' pool), ~10 ms per call.
+        decode = _decode_serial if part.size <= _STEP else _decode
+        ok, num, state, nstart, nend, sstart, send = decode(
             data, cs, ce, part, keys, key_lens, is_num, num_slot, str_slot, n_num, n_str
         )
         rows = np.flatnonzero(ok)

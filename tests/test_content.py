@@ -158,7 +158,7 @@ def test_serial_and_parallel_decoders_agree(monkeypatch):
         '{"LastPrice":1e400}', '{"Symbol":"a\\"b"}', '{"Symbol":"A","Symbol":"B"}',
     ] * 5
     serial = _decode(contents, slash=True)
-    monkeypatch.setattr(content, "_STEP", 0)  # every call takes the parallel kernel
+    monkeypatch.setattr(content, "_SERIAL_MAX", 0)  # every call takes the parallel kernel
     parallel = _decode(contents, slash=True)
     assert np.array_equal(serial[1], parallel[1]) and serial[1].any() and not serial[1].all()
     assert_frame_equal(serial[0], parallel[0], check_exact=True)

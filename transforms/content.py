@@ -163,7 +163,7 @@ def _number(data, p, e, out):
     return p
 
 
-_STEP = 4096  # frames per parallel block
+_SERIAL_MAX = 4096  # up to this many frames (one block of the parallel kernel) the serial kernel runs
 
 
 @njit(cache=True)
@@ -183,7 +183,7 @@ def _outputs(n, n_num, n_str):  # pragma: no cover - compiled
 def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num, n_str):  # pragma: no cover
     n = idx.shape[0]
     ok, num, num_state, nstart, nend, sstart, send = _outputs(n, n_num, n_str)
-    step = _STEP
+    step = 4096  # a literal: numba freezes a global at compile time
     for c in prange((n + step - 1) // step):  # frames are independent: blocks of them on every core
         _decode_rows(c * step, min(n, (c + 1) * step), data, cs, ce, idx, keys, key_lens, is_num, num_slot,
                      str_slot, num, num_state, nstart, nend, sstart, send, ok)
@@ -375,13 +375,10 @@ def _text_columns(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: 
     # a span lies between two ASCII quotes of valid UTF-8, so each piece is valid UTF-8 too
     values = pl.Series("v", [buf[:-1].tobytes()], dtype=pl.Binary).cast(pl.String).str.split("\n").explode()
     null = ends[rows] < 0
-    out = []
-    for s, w in enumerate(names):
-        col = values.slice(s * m, m)
-        if null[:, s].any():
-            col = pl.select(pl.when(pl.lit(pl.Series(~null[:, s]))).then(pl.lit(col))).to_series()
-        out.append(col.rename(w))
-    return out
+    if null.any():  # null every null field in one pass over all of them (field-major, like ``values``)
+        present = pl.Series(np.ascontiguousarray(~null.T).ravel())
+        values = pl.select(pl.when(pl.lit(present)).then(pl.lit(values))).to_series()
+    return [values.slice(s * m, m).rename(w) for s, w in enumerate(names)]
 
 
 def _strings(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, name: str) -> pl.Series:
@@ -441,7 +438,7 @@ def decode_contents(
         part = idx[start : start + _CHUNK]
         # One block or less (a live micro-batch): no parallel region. Entering one costs little on an idle
         # machine, but on busy cores its threads wait for each other (and for Polars' pool), ~10 ms per call.
-        decode = _decode_serial if part.size <= _STEP else _decode
+        decode = _decode_serial if part.size <= _SERIAL_MAX else _decode
         ok, num, state, nstart, nend, sstart, send = decode(
             data, cs, ce, part, keys, key_lens, is_num, num_slot, str_slot, n_num, n_str
         )

@@ -79,7 +79,7 @@ def _key_open(data, p, e, key):
     return p + 1
 
 
-_STEP = 8192  # frames per parallel block
+_SERIAL_MAX = 8192  # up to this many frames (one block of the parallel kernel) the serial kernel runs
 
 
 @njit(cache=True, parallel=True)
@@ -89,7 +89,7 @@ def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma:
     cs = np.zeros(n, np.int64)
     ce = np.zeros(n, np.int64)
     ulen = np.zeros(n, np.int64)
-    step = _STEP
+    step = 8192  # a literal: numba freezes a global at compile time
     for c in prange((n + step - 1) // step):  # frames are independent: blocks of them on every core
         _scan_rows(c * step, min(n, (c + 1) * step), offsets, data, valid, names, name_lens, datatype, content,
                    code, cs, ce, ulen)
@@ -253,7 +253,7 @@ def scan_envelopes(payload: pl.Series, channels: list[str]) -> Scan:
         lens[k] = len(b)
     # One block or less (a live micro-batch): no parallel region. Entering one costs little on an idle machine,
     # but on busy cores its threads wait for each other (and for Polars' pool), ~10 ms per call measured.
-    scan = _scan_serial if offsets.shape[0] - 1 <= _STEP else _scan
+    scan = _scan_serial if offsets.shape[0] - 1 <= _SERIAL_MAX else _scan
     code, cs, ce, ulen = scan(offsets, data, valid, names, lens, _DATATYPE, _CONTENT)
     return Scan(data, code, cs, ce, ulen)
 

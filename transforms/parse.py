@@ -238,7 +238,7 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
     channels = list(schemas.PARSED)
     scan = scan_envelopes(frames.get_column("payload"), channels)
     handled = scan.code >= 0
-    keys = frames.select("_i", "session", "seq", "recv_ns")
+    keys = pl.DataFrame([frames.get_column(c) for c in ("_i", "session", "seq", "recv_ns")])  # no query to run
     general = (
         _general_envelope(frames.filter(pl.Series(~handled)), reject)
         .select("_i", "session", "seq", "recv_ns", "_channel", "_content")
@@ -370,5 +370,8 @@ def _finish_channel(rows: pl.DataFrame, channel: str, schema: pl.Schema, trading
     derived, columns, reason = _finish_exprs(channel, trading_date)
     # one pass computes every frame's reason; then one filter for the rejected and one for the kept frames
     rows = rows.lazy().with_columns(derived).with_columns(reason).collect()
+    reasons = rows.get_column("_reason")
+    if reasons.null_count() == reasons.len():  # the usual batch: nothing to reject, no filter
+        return rows.select(columns)
     reject(rows.filter(pl.col("_reason").is_not_null()), pl.col("_reason"))
     return rows.lazy().filter(pl.col("_reason").is_null()).select(columns).collect()

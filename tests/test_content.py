@@ -146,3 +146,19 @@ def test_a_number_beyond_int64_is_quarantined_on_both_paths_and_in_the_reference
     for p in payloads[:3]:
         with pytest.raises(Rejected, match="field LastVol: out of range"):
             parse_payload(p, DAY)
+
+
+def test_serial_and_parallel_decoders_agree(monkeypatch):
+    """A micro-batch is decoded without the parallel region (transforms.content._decode_serial): same results."""
+    contents = [
+        '{"Symbol":"VCB","Time":"09:15:00","LastPrice":58800.0,"LastVol":100}',
+        '{ "LastVol" : 1e2 , "Symbol" : "a/b", "Other": [1] }',
+        '{"LastPrice":11.099999999999909,"Symbol":"FPT","Extra":"x","Flag":true,"None":null}',
+        '{"LastPrice":-0,"LastVol":-0.0,"Symbol":"Ngân"}', '{}', '{"LastPrice":null,"Symbol":null}',
+        '{"LastPrice":1e400}', '{"Symbol":"a\\"b"}', '{"Symbol":"A","Symbol":"B"}',
+    ] * 5
+    serial = _decode(contents, slash=True)
+    monkeypatch.setattr(content, "_SERIAL_MAX", 0)  # every call takes the parallel kernel
+    parallel = _decode(contents, slash=True)
+    assert np.array_equal(serial[1], parallel[1]) and serial[1].any() and not serial[1].all()
+    assert_frame_equal(serial[0], parallel[0], check_exact=True)

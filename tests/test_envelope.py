@@ -115,3 +115,27 @@ def test_mutated_frames_parse_the_same_either_way(frames):
             p = p[:-2] + junk + p[-2:]
         payloads.append(p)
     _assert_same_parse(raw_frames(payloads))
+
+
+def test_serial_and_parallel_scans_agree():
+    """A micro-batch is scanned without the parallel region (transforms.envelope._scan_serial): same results."""
+    plain = single_frame_payloads(single_frames())
+    odd = [None, "not json", '{"DataType":"x-trade","Content":"{}"}', ' { "DataType" : "B" , "Content" : "{}" } ']
+    payload = pl.Series((plain + odd) * 3)
+    offsets, data = envelope._arrow_buffers(payload)
+    valid = payload.is_not_null().to_numpy()
+    scan = envelope.scan_envelopes(payload, list(schemas.PARSED))
+    args = (offsets, data, valid, *_names(list(schemas.PARSED)), envelope._DATATYPE, envelope._CONTENT)
+    for a, b, c in zip(envelope._scan(*args), envelope._scan_serial(*args), (scan.code, scan.cs, scan.ce, scan.ulen)):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+    assert (scan.code >= 0).any() and (scan.code == -1).any()
+
+
+def _names(channels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    width = max(len(c) for c in channels)
+    names = np.zeros((len(channels), width), np.uint8)
+    lens = np.zeros(len(channels), np.int64)
+    for k, c in enumerate(channels):
+        names[k, : len(c)] = np.frombuffer(c.encode(), np.uint8)
+        lens[k] = len(c)
+    return names, lens

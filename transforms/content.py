@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 from numba import njit, prange
 
 from transforms.envelope import span_equals_row
@@ -163,9 +164,11 @@ def _number(data, p, e, out):
     return p
 
 
-@njit(cache=True, parallel=True)
-def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num, n_str):  # pragma: no cover
-    n = idx.shape[0]
+_SERIAL_MAX = 4096  # up to this many frames (one block of the parallel kernel) the serial kernel runs
+
+
+@njit(cache=True)
+def _outputs(n, n_num, n_str):  # pragma: no cover - compiled
     # row-major: one frame's fields are written side by side
     num = np.empty((n, n_num), np.float64)
     num_state = np.zeros((n, n_num), np.int8)  # 0 null/absent, 1 value in num, 2 long number (text in nstart/nend)
@@ -174,10 +177,28 @@ def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num
     sstart = np.empty((n, n_str), np.int64)
     send = np.full((n, n_str), -1, np.int64)  # -1: null/absent
     ok = np.zeros(n, np.bool_)
-    step = 4096
+    return ok, num, num_state, nstart, nend, sstart, send
+
+
+@njit(cache=True, parallel=True)
+def _decode(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num, n_str):  # pragma: no cover
+    n = idx.shape[0]
+    ok, num, num_state, nstart, nend, sstart, send = _outputs(n, n_num, n_str)
+    step = 4096  # a literal: numba freezes a global at compile time
     for c in prange((n + step - 1) // step):  # frames are independent: blocks of them on every core
         _decode_rows(c * step, min(n, (c + 1) * step), data, cs, ce, idx, keys, key_lens, is_num, num_slot,
                      str_slot, num, num_state, nstart, nend, sstart, send, ok)
+    return ok, num, num_state, nstart, nend, sstart, send
+
+
+@njit(cache=True)
+def _decode_serial(data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, n_num,
+                   n_str):  # pragma: no cover - compiled
+    """``_decode`` without the parallel region, for at most one block of frames (same rows, same results)."""
+    n = idx.shape[0]
+    ok, num, num_state, nstart, nend, sstart, send = _outputs(n, n_num, n_str)
+    _decode_rows(0, n, data, cs, ce, idx, keys, key_lens, is_num, num_slot, str_slot, num, num_state, nstart,
+                 nend, sstart, send, ok)
     return ok, num, num_state, nstart, nend, sstart, send
 
 
@@ -352,16 +373,19 @@ def _text_columns(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: 
     if not names or m == 0:
         return [pl.Series(w, [], dtype=pl.String) for w in names]
     buf = _field_texts(data, starts, ends, rows)
-    # a span lies between two ASCII quotes of valid UTF-8, so each piece is valid UTF-8 too
-    values = pl.Series("v", [buf[:-1].tobytes()], dtype=pl.Binary).cast(pl.String).str.split("\n").explode()
+    # One Arrow string array over every field's texts (field-major), built from the buffer's line breaks and the
+    # null mask: no Polars query (split, explode, when/then) per call. A span lies between two ASCII quotes of
+    # valid UTF-8, so each piece is valid UTF-8 too; a Content the scanner accepted holds no raw line break.
+    breaks = np.flatnonzero(buf == 10)
+    offsets = np.empty(breaks.size + 1, np.int64)
+    offsets[0] = 0
+    offsets[1:] = breaks - np.arange(breaks.size)  # the end of each text once the line breaks are dropped
     null = ends[rows] < 0
-    out = []
-    for s, w in enumerate(names):
-        col = values.slice(s * m, m)
-        if null[:, s].any():
-            col = pl.select(pl.when(pl.lit(pl.Series(~null[:, s]))).then(pl.lit(col))).to_series()
-        out.append(col.rename(w))
-    return out
+    valid = np.ascontiguousarray(~null.T).ravel()
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if null.any() else None
+    texts = pa.LargeStringArray.from_buffers(valid.size, pa.py_buffer(offsets), pa.py_buffer(buf[buf != 10]), bitmap)
+    values = pl.Series(texts)
+    return [values.slice(s * m, m).rename(w) for s, w in enumerate(names)]
 
 
 def _strings(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, name: str) -> pl.Series:
@@ -419,7 +443,10 @@ def decode_contents(
     parts, declined = [], []
     for start in range(0, max(idx.size, 1), _CHUNK):
         part = idx[start : start + _CHUNK]
-        ok, num, state, nstart, nend, sstart, send = _decode(
+        # One block or less (a live micro-batch): no parallel region. Entering one costs little on an idle
+        # machine, but on busy cores its threads wait for each other (and for Polars' pool), ~10 ms per call.
+        decode = _decode_serial if part.size <= _SERIAL_MAX else _decode
+        ok, num, state, nstart, nend, sstart, send = decode(
             data, cs, ce, part, keys, key_lens, is_num, num_slot, str_slot, n_num, n_str
         )
         rows = np.flatnonzero(ok)

@@ -79,6 +79,9 @@ def _key_open(data, p, e, key):
     return p + 1
 
 
+_SERIAL_MAX = 8192  # up to this many frames (one block of the parallel kernel) the serial kernel runs
+
+
 @njit(cache=True, parallel=True)
 def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma: no cover - compiled
     n = offsets.shape[0] - 1
@@ -86,10 +89,22 @@ def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma:
     cs = np.zeros(n, np.int64)
     ce = np.zeros(n, np.int64)
     ulen = np.zeros(n, np.int64)
-    step = 8192
+    step = 8192  # a literal: numba freezes a global at compile time
     for c in prange((n + step - 1) // step):  # frames are independent: blocks of them on every core
         _scan_rows(c * step, min(n, (c + 1) * step), offsets, data, valid, names, name_lens, datatype, content,
                    code, cs, ce, ulen)
+    return code, cs, ce, ulen
+
+
+@njit(cache=True)
+def _scan_serial(offsets, data, valid, names, name_lens, datatype, content):  # pragma: no cover - compiled
+    """``_scan`` without the parallel region, for at most one block of frames (same rows, same results)."""
+    n = offsets.shape[0] - 1
+    code = np.full(n, -1, np.int8)
+    cs = np.zeros(n, np.int64)
+    ce = np.zeros(n, np.int64)
+    ulen = np.zeros(n, np.int64)
+    _scan_rows(0, n, offsets, data, valid, names, name_lens, datatype, content, code, cs, ce, ulen)
     return code, cs, ce, ulen
 
 
@@ -236,7 +251,10 @@ def scan_envelopes(payload: pl.Series, channels: list[str]) -> Scan:
         b = c.encode()
         names[k, : len(b)] = np.frombuffer(b, np.uint8)
         lens[k] = len(b)
-    code, cs, ce, ulen = _scan(offsets, data, valid, names, lens, _DATATYPE, _CONTENT)
+    # One block or less (a live micro-batch): no parallel region. Entering one costs little on an idle machine,
+    # but on busy cores its threads wait for each other (and for Polars' pool), ~10 ms per call measured.
+    scan = _scan_serial if offsets.shape[0] - 1 <= _SERIAL_MAX else _scan
+    code, cs, ce, ulen = scan(offsets, data, valid, names, lens, _DATATYPE, _CONTENT)
     return Scan(data, code, cs, ce, ulen)
 
 

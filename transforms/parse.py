@@ -12,6 +12,7 @@ Rules: docs/analytics.md §1. Schemas: ``transforms.schemas.PARSED``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import date
@@ -237,7 +238,7 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
     channels = list(schemas.PARSED)
     scan = scan_envelopes(frames.get_column("payload"), channels)
     handled = scan.code >= 0
-    keys = frames.select("_i", "session", "seq", "recv_ns")
+    keys = pl.DataFrame([frames.get_column(c) for c in ("_i", "session", "seq", "recv_ns")])  # no query to run
     general = (
         _general_envelope(frames.filter(pl.Series(~handled)), reject)
         .select("_i", "session", "seq", "recv_ns", "_channel", "_content")
@@ -254,7 +255,7 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
         if idx.size == 0 and slow is None:  # a micro-batch often lacks channels: skip the dozen no-op steps
             out[name] = schemas.empty(schema)
             continue
-        wire_types, decode_schema = _decode_schema(schema)
+        wire_types, decode_schema = _decode_schema(channel)
         parts = []
         if _FAST_CONTENT and idx.size:  # layer 3 compiled for the plain Contents; the declined ones go on below
             table, declined = decode_contents(scan.data, scan.cs, scan.ce, idx, decode_schema)
@@ -276,8 +277,11 @@ def parse_frames(raw: pl.DataFrame, trading_date: date | None = None) -> dict[st
     return out
 
 
-def _decode_schema(schema: pl.Schema) -> tuple[dict[str, pl.DataType], dict[str, pl.DataType]]:
-    """(wire field -> decoded type, the NDJSON decode schema: the wire fields and the three time texts)."""
+@functools.lru_cache(maxsize=None)
+def _decode_schema(channel: str) -> tuple[dict[str, pl.DataType], dict[str, pl.DataType]]:
+    """(wire field -> decoded type, the NDJSON decode schema: the wire fields and the three time texts) of a channel
+    (cached: the callers only read them)."""
+    schema = schemas.PARSED[channel][1]
     fields = wire_fields(schema)
     wire_types = {w: (pl.Float64 if schema[c] in _INT else schema[c]) for w, c in fields.items()}
     time_fields = {"TradingDate": pl.String, "Time": pl.String, "TradingTime": pl.String}
@@ -308,53 +312,66 @@ def _decode_channel(
     return rows
 
 
-def _finish_channel(rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None, reject):
-    """The checks and types after decoding (key, TradingDate, Time; wire fields -> table columns)."""
+@functools.lru_cache(maxsize=None)
+def _finish_exprs(channel: str, trading_date: date | None) -> tuple[list[pl.Expr], list[pl.Expr], pl.Expr]:
+    """The expressions of ``_finish_channel`` for one channel (built once: a batch only runs them)."""
+    schema = schemas.PARSED[channel][1]
     fields = wire_fields(schema)
-    # an Int64 column cannot hold a number beyond the Int64 range (docs/analytics.md §1 rule 4): quarantine
-    too_big = [
+    fallback = pl.lit(trading_date, pl.Date) if trading_date is not None else pl.lit(None, pl.Date)
+    parsed_date = pl.col("TradingDate").str.strip_chars().str.strptime(pl.Date, "%d/%m/%Y", strict=False)
+    time_text = pl.coalesce(pl.col("Time"), pl.col("TradingTime")).str.strip_chars()
+    parsed_time = time_text.str.strptime(pl.Time, "%H:%M:%S", strict=False)
+    derived = [
+        pl.when(pl.col("TradingDate").is_null()).then(fallback).otherwise(parsed_date).alias("trading_date"),
+        parsed_time.alias("_time"),
+        time_text.alias("_time_text"),
+    ]
+    # One reason per frame, the first check it fails in this order (the order the checks used to filter in):
+    # an Int64 column cannot hold a number beyond the Int64 range (docs/analytics.md §1 rule 4), missing key,
+    # bad TradingDate, missing TradingDate, missing Time, bad Time. Null: the frame is kept. ``when`` with a null
+    # condition is false, as a filter drops a null.
+    key = "IndexId" if channel == "MI" else "Symbol"
+    reasons = [
         pl.when(~pl.col(w).round(0).is_between(-(2.0**63), 2.0**63, closed="left"))
         .then(pl.lit(f"field {w}: out of range"))
         for w, c in fields.items()
         if schema[c] in _INT
     ]
-    if too_big:
-        rows = rows.with_columns(pl.coalesce(too_big).alias("_range"))
-        reject(rows.filter(pl.col("_range").is_not_null()), pl.col("_range"))
-        rows = rows.filter(pl.col("_range").is_null()).drop("_range")
-    key = "IndexId" if channel == "MI" else "Symbol"
-    missing_key = pl.col(key).is_null() | (pl.col(key) == "")
-    reject(rows.filter(missing_key), pl.lit(f"missing {key}"))
-    rows = rows.filter(~missing_key)
-
-    fallback = pl.lit(trading_date, pl.Date) if trading_date is not None else pl.lit(None, pl.Date)
-    parsed_date = pl.col("TradingDate").str.strip_chars().str.strptime(pl.Date, "%d/%m/%Y", strict=False)
-    time_text = pl.coalesce(pl.col("Time"), pl.col("TradingTime")).str.strip_chars()
-    parsed_time = time_text.str.strptime(pl.Time, "%H:%M:%S", strict=False)
-    rows = rows.with_columns(
-        pl.when(pl.col("TradingDate").is_null()).then(fallback).otherwise(parsed_date).alias("trading_date"),
-        parsed_time.alias("_time"),
-        time_text.alias("_time_text"),
-    )
-    bad_date = pl.col("TradingDate").is_not_null() & pl.col("trading_date").is_null()
-    reject(rows.filter(bad_date), pl.concat_str(pl.lit("bad TradingDate '"), pl.col("TradingDate"), pl.lit("'")))
-    rows = rows.filter(~bad_date)
-    no_date = pl.col("trading_date").is_null()
-    reject(rows.filter(no_date), pl.lit("missing TradingDate"))
-    rows = rows.filter(~no_date)
-    reject(rows.filter(pl.col("_time_text").is_null()), pl.lit("missing Time"))
-    reject(rows.filter(pl.col("_time_text").is_not_null() & pl.col("_time").is_null()),
-           pl.concat_str(pl.lit("bad Time '"), pl.col("_time_text"), pl.lit("'")))
-    rows = rows.filter(pl.col("_time").is_not_null())
+    reasons += [
+        pl.when(pl.col(key).is_null() | (pl.col(key) == "")).then(pl.lit(f"missing {key}")),
+        pl.when(pl.col("TradingDate").is_not_null() & pl.col("trading_date").is_null())
+        .then(pl.concat_str(pl.lit("bad TradingDate '"), pl.col("TradingDate"), pl.lit("'"))),
+        pl.when(pl.col("trading_date").is_null()).then(pl.lit("missing TradingDate")),
+        pl.when(pl.col("_time_text").is_null()).then(pl.lit("missing Time")),
+        pl.when(pl.col("_time_text").is_not_null() & pl.col("_time").is_null())
+        .then(pl.concat_str(pl.lit("bad Time '"), pl.col("_time_text"), pl.lit("'"))),
+    ]
+    reason = pl.coalesce(reasons).alias("_reason")
 
     exch_time = pl.col("trading_date").dt.combine(pl.col("_time"), "us").dt.replace_time_zone(schemas.TZ)
-    columns: list[pl.Expr] = [
-        pl.col("session"), pl.col("seq"), pl.col("recv_ns"), pl.col("trading_date"), exch_time.alias("exch_time")
-    ]
+    named: dict[str, pl.Expr] = {
+        "session": pl.col("session"), "seq": pl.col("seq"), "recv_ns": pl.col("recv_ns"),
+        "trading_date": pl.col("trading_date"), "exch_time": exch_time,
+    }
     for wire, col in fields.items():
         expr = pl.col(wire)
         if schema[col] in _INT:
             expr = expr.round(0).cast(pl.Int64)
-        columns.append(expr.alias(col))
-    return rows.select(columns).cast(dict(schema))
+        named[col] = expr
+    # the table's dtypes in the same select (was a separate DataFrame.cast; both are strict casts)
+    columns = [expr.cast(schema[col]).alias(col) for col, expr in named.items()]
+    return derived, columns, reason
 
+
+def _finish_channel(rows: pl.DataFrame, channel: str, schema: pl.Schema, trading_date: date | None, reject):
+    """The checks and types after decoding (key, TradingDate, Time; wire fields -> table columns).
+
+    ``schema`` must be ``transforms.schemas.PARSED[channel]``'s (the expressions are cached per channel)."""
+    derived, columns, reason = _finish_exprs(channel, trading_date)
+    # one pass computes every frame's reason; then one filter for the rejected and one for the kept frames
+    rows = rows.lazy().with_columns(derived).with_columns(reason).collect()
+    reasons = rows.get_column("_reason")
+    if reasons.null_count() == reasons.len():  # the usual batch: nothing to reject, no filter
+        return rows.select(columns)
+    reject(rows.filter(pl.col("_reason").is_not_null()), pl.col("_reason"))
+    return rows.lazy().filter(pl.col("_reason").is_null()).select(columns).collect()

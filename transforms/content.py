@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 from numba import njit, prange
 
-from transforms.envelope import span_equals_row
+from transforms.envelope import skip_spaces, span_equals_row
 
 __all__ = ["decode_contents"]
 
-_SPACE = 32
 _QUOTE = 34
 _BACKSLASH = 92
 _COMMA = 44
@@ -58,13 +56,6 @@ def _next(data, p):
     if data[p] == _BACKSLASH:
         return p + 2
     return p + 1
-
-
-@njit(cache=True, inline="always")
-def _spaces(data, p, e):
-    while p < e and data[p] == _SPACE:
-        p += 1
-    return p
 
 
 @njit(cache=True, inline="always")
@@ -214,12 +205,12 @@ def _decode_rows(lo, hi, data, cs, ce, idx, keys, key_lens, is_num, num_slot, st
         e = ce[i]
         seen[:] = False
         good = False
-        p = _spaces(data, p, e)
+        p = skip_spaces(data, p, e)
         if p >= e or _at(data, p) != _LBRACE:
             continue
-        p = _spaces(data, _next(data, p), e)
+        p = skip_spaces(data, _next(data, p), e)
         if p < e and _at(data, p) == _RBRACE:
-            p = _spaces(data, _next(data, p), e)
+            p = skip_spaces(data, _next(data, p), e)
             ok[r] = p == e
             continue
         hint = 0
@@ -243,10 +234,10 @@ def _decode_rows(lo, hi, data, cs, ce, idx, keys, key_lens, is_num, num_slot, st
                 if span_equals_row(data, ks, keys, k, klen):
                     f = k
                     break
-            p = _spaces(data, _next(data, kend), e)
+            p = skip_spaces(data, _next(data, kend), e)
             if p >= e or _at(data, p) != _COLON:
                 break
-            p = _spaces(data, _next(data, p), e)
+            p = skip_spaces(data, _next(data, p), e)
             if p >= e:
                 break
             if f >= 0:
@@ -295,11 +286,11 @@ def _decode_rows(lo, hi, data, cs, ce, idx, keys, key_lens, is_num, num_slot, st
                         num_state[r, s] = 2
                         nstart[r, s] = vs
                         nend[r, s] = p
-            p = _spaces(data, p, e)
+            p = skip_spaces(data, p, e)
             if p >= e:
                 break
             b = _at(data, p)
-            p = _spaces(data, _next(data, p), e)
+            p = skip_spaces(data, _next(data, p), e)
             if b == _RBRACE:
                 good = p == e
                 break
@@ -373,18 +364,12 @@ def _text_columns(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: 
     if not names or m == 0:
         return [pl.Series(w, [], dtype=pl.String) for w in names]
     buf = _field_texts(data, starts, ends, rows)
-    # One Arrow string array over every field's texts (field-major), built from the buffer's line breaks and the
-    # null mask: no Polars query (split, explode, when/then) per call. A span lies between two ASCII quotes of
-    # valid UTF-8, so each piece is valid UTF-8 too; a Content the scanner accepted holds no raw line break.
-    breaks = np.flatnonzero(buf == 10)
-    offsets = np.empty(breaks.size + 1, np.int64)
-    offsets[0] = 0
-    offsets[1:] = breaks - np.arange(breaks.size)  # the end of each text once the line breaks are dropped
+    # a span lies between two ASCII quotes of valid UTF-8, so each piece is valid UTF-8 too
+    values = pl.Series("v", [buf[:-1].tobytes()], dtype=pl.Binary).cast(pl.String).str.split("\n").explode()
     null = ends[rows] < 0
-    valid = np.ascontiguousarray(~null.T).ravel()
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if null.any() else None
-    texts = pa.LargeStringArray.from_buffers(valid.size, pa.py_buffer(offsets), pa.py_buffer(buf[buf != 10]), bitmap)
-    values = pl.Series(texts)
+    if null.any():  # null every null field in one pass over all of them (field-major, like ``values``)
+        present = pl.Series(np.ascontiguousarray(~null.T).ravel())
+        values = pl.select(pl.when(pl.lit(present)).then(pl.lit(values))).to_series()
     return [values.slice(s * m, m).rename(w) for s, w in enumerate(names)]
 
 

@@ -37,7 +37,8 @@ _CONTENT = np.frombuffer(b'"Content"', dtype=np.uint8)
 
 
 @njit(cache=True, inline="always")
-def _ws(data, p, e):
+def skip_spaces(data, p, e):
+    """The first position at or after ``p`` (before ``e``) that is not a space (uint8 ``data``; compiled)."""
     while p < e and data[p] == _SPACE:
         p += 1
     return p
@@ -70,10 +71,10 @@ def _key_open(data, p, e, key):
     p = _lit(data, p, e, key)
     if p < 0:
         return -1
-    p = _ws(data, p, e)
+    p = skip_spaces(data, p, e)
     if p >= e or data[p] != _COLON:
         return -1
-    p = _ws(data, p + 1, e)
+    p = skip_spaces(data, p + 1, e)
     if p >= e or data[p] != _QUOTE:
         return -1
     return p + 1
@@ -116,10 +117,10 @@ def _scan_rows(lo, hi, offsets, data, valid, names, name_lens, datatype, content
             continue
         p = offsets[i]
         e = offsets[i + 1]
-        p = _ws(data, p, e)
+        p = skip_spaces(data, p, e)
         if p >= e or data[p] != _LBRACE:
             continue
-        p = _key_open(data, _ws(data, p + 1, e), e, datatype)
+        p = _key_open(data, skip_spaces(data, p + 1, e), e, datatype)
         if p < 0:
             continue
         ds = p
@@ -128,10 +129,10 @@ def _scan_rows(lo, hi, offsets, data, valid, names, name_lens, datatype, content
         if p >= e or data[p] != _QUOTE:
             continue
         de = p
-        p = _ws(data, p + 1, e)
+        p = skip_spaces(data, p + 1, e)
         if p >= e or data[p] != _COMMA:
             continue
-        p = _key_open(data, _ws(data, p + 1, e), e, content)
+        p = _key_open(data, skip_spaces(data, p + 1, e), e, content)
         if p < 0:
             continue
         s = p
@@ -157,10 +158,10 @@ def _scan_rows(lo, hi, offsets, data, valid, names, name_lens, datatype, content
         if not ok:
             continue
         stop = p
-        p = _ws(data, p + 1, e)
+        p = skip_spaces(data, p + 1, e)
         if p >= e or data[p] != _RBRACE:
             continue
-        p = _ws(data, p + 1, e)
+        p = skip_spaces(data, p + 1, e)
         if p != e:
             continue
         # DataType spelled exactly as one of the channels?

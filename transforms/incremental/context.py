@@ -31,7 +31,7 @@ from transforms.schemas import EXCH_TIME
 from transforms.basis import SPOT_INDEX
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.trades import REPEAT_KEY, tick_references
-from transforms.windows import StreamIndex, arrival_key, effective_time
+from transforms.windows import StreamIndex, arrival_key, effective_time, group_by_codes, running_max, stream_codes
 
 REPEAT_HORIZON_S = 1200
 """X-TRADE repeat keys are kept this long (exchange time) behind the symbol's latest X-TRADE frame."""
@@ -54,19 +54,41 @@ def _concat(earlier: pl.DataFrame | None, later: pl.DataFrame) -> pl.DataFrame:
 
 
 def repeat_keys(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> pl.DataFrame | None:
-    """X-TRADE repeat keys within ``REPEAT_HORIZON_S`` of each symbol's latest ``exch_time``."""
+    """X-TRADE repeat keys within ``REPEAT_HORIZON_S`` of each symbol's latest ``exch_time``.
+
+    Same rows, same order as ``concat(earlier, keys).unique(maintain_order=True)`` then the horizon filter, but
+    only the rows of the batch's symbols are looked at: ``earlier`` (this function's previous output) is already
+    distinct and within the horizon of every other symbol, whose latest time the batch does not move.
+    """
     if x_trade.height == 0:
         return earlier
-    keys = _concat(earlier, x_trade.select(REPEAT_KEY)).unique(maintain_order=True)
-    latest = _secs().max().over("symbol")
-    return keys.filter(_secs() > latest - REPEAT_HORIZON_S)
+    batch = x_trade.select(REPEAT_KEY)
+    if earlier is None:
+        keys = batch.unique(maintain_order=True)
+        return keys.filter(_secs() > _secs().max().over("symbol") - REPEAT_HORIZON_S)
+    touched = np.flatnonzero(earlier.select(pl.col("symbol").is_in(batch.get_column("symbol").unique()))
+                             .to_series().to_numpy())
+    both = pl.concat([earlier[touched], batch], how="vertical_relaxed")
+    flags = both.select(
+        pl.struct(pl.all()).is_first_distinct().alias("_first"),
+        (_secs() > _secs().max().over("symbol") - REPEAT_HORIZON_S).alias("_keep"))
+    first, keep = flags.get_column("_first").to_numpy(), flags.get_column("_keep").to_numpy()
+    n = touched.size
+    drop = touched[~keep[:n]]
+    added = np.flatnonzero(first[n:] & keep[n:])
+    if drop.size == 0 and added.size == 0:
+        return earlier
+    kept = earlier if drop.size == 0 else earlier.filter(pl.Series(~np.isin(np.arange(earlier.height), drop)))
+    return pl.concat([kept, batch[added]], how="vertical_relaxed") if added.size else kept
 
 
 def stale_repeats(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> str | None:
     """Why ``x_trade`` cannot be de-duplicated against the kept keys, or None when it can."""
     if earlier is None or x_trade.height == 0:
         return None
-    latest = earlier.group_by("symbol").agg(_secs().max().alias("_latest"))
+    # the latest of the batch's symbols only (the kept keys of other symbols cannot make a batch row stale)
+    mine = earlier.filter(pl.col("symbol").is_in(x_trade.get_column("symbol").unique()))
+    latest = mine.group_by("symbol").agg(_secs().max().alias("_latest"))
     stale = x_trade.join(latest, on="symbol").filter(_secs() <= pl.col("_latest") - REPEAT_HORIZON_S)
     if stale.height == 0:
         return None
@@ -109,13 +131,47 @@ def tick_context(earlier: pl.DataFrame | None, trades: pl.DataFrame) -> pl.DataF
     )
 
 
+def trades_with_context(earlier: pl.DataFrame | None, trades: pl.DataFrame) -> pl.DataFrame:
+    """The trades the rules run over: ``earlier`` (the carried :func:`trade_window`) then the batch's ``trades``,
+    both in arrival order, with ``_teff`` (Int64 epoch s) on every row.
+
+    A carried ``_teff`` is kept (exact for the window's rows, see the module docstring); the batch's rows continue
+    each symbol's running maximum from it, so only they need their ``exch_time`` read. Without a carried ``_teff``
+    (no context yet, or a state written before it was carried) it is computed over all rows.
+    """
+    if earlier is None or earlier.height == 0:
+        both, carried = trades, None
+    else:
+        both = pl.concat([earlier, trades], how="diagonal" if "_teff" in earlier.columns else "vertical")
+        carried = earlier.get_column("_teff").to_numpy() if "_teff" in earlier.columns else None
+    if both.height == 0:
+        return both.with_columns(pl.lit(None, pl.Int64).alias("_teff"))
+    codes = both.select(stream_codes("symbol")).to_series().to_numpy()
+    rows = trades if carried is not None else both
+    secs = rows.select(_secs()).to_series().to_numpy().astype(np.int64)
+    values = secs if carried is None else np.concatenate([carried.astype(np.int64), secs])
+    order, dense = group_by_codes(codes)
+    teff = np.empty(both.height, dtype=np.int64)
+    teff[order] = running_max(dense, values[order])
+    return both.with_columns(pl.Series("_teff", teff, dtype=pl.Int64))
+
+
 def trade_window(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame | None:
     """Trades (context + new, arrival order) with ``t_eff > T - W`` per symbol, W the VOLUME_SPIKE window
-    (``params.alerts.volume_spike.window_s``, default 1200 s)."""
+    (``params.alerts.volume_spike.window_s``, default 1200 s). With a ``_teff`` column (from
+    :func:`trades_with_context`) the window is cut by it and keeps it (the next batch's carried ``_teff``);
+    without one, ``t_eff`` is computed and not kept."""
     if trades.height == 0:
         return None
-    teff = effective_time("symbol")
-    return trades.filter(teff > teff.max().over("symbol") - params.alerts.volume_spike.window_s)
+    has_teff = "_teff" in trades.columns and trades.get_column("_teff").null_count() == 0
+    if not has_teff:
+        trades = trades_with_context(None, trades.drop("_teff", strict=False))
+    keys = trades.select(stream_codes("symbol").alias("_code"), "_teff")
+    codes, teff = keys.get_column("_code").to_numpy(), keys.get_column("_teff").to_numpy()
+    latest = np.full(int(codes.max()) + 1, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(latest, codes, teff)
+    window = trades.filter(pl.Series(teff > latest[codes] - params.alerts.volume_spike.window_s))
+    return window if has_teff else window.drop("_teff")
 
 
 def room_with_context(flow_win: pl.DataFrame | None, foreign_room: pl.DataFrame) -> pl.DataFrame:
@@ -140,6 +196,36 @@ def flow_window(flow: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) ->
     rebuilds it)."""
     if flow.height == 0:
         return None
+    levels = [pl.col(c).clip(lower_bound=0).alias(c) for c in _LEVELS]
+    keys = flow.select(stream_codes("symbol").alias("_code"), _secs().alias("_secs"), *levels)
+    if any(keys.get_column(c).null_count() for c in _LEVELS):  # nulls: the running maxima skip them, as Polars does
+        return _flow_window_polars(flow, params)
+    # One pass to numpy, then per symbol in arrival order (a stable sort by symbol code keeps the input order, as
+    # the sort by (symbol, row index) does): running maxima, t_eff, the rows kept; one filter back.
+    order, dense = group_by_codes(keys.get_column("_code").to_numpy())
+    teff = running_max(dense, keys.get_column("_secs").to_numpy().astype(np.int64)[order])
+    cm = {c: running_max(dense, keys.get_column(c).to_numpy()[order]) for c in _LEVELS}
+    last = np.r_[dense[1:] != dense[:-1], True]  # a stream's last row holds its T (t_eff only grows)
+    inside = teff > (teff[last] - flow_reach_s(params))[dense]
+    outside = np.flatnonzero(~inside)
+    read = inside.copy()
+    read[outside[np.r_[dense[outside][1:] != dense[outside][:-1], True]]] = True  # the anchor: last row outside
+    idx = StreamIndex(None, codes=dense, teff=teff)
+    keep = read | (np.arange(len(order)) == np.searchsorted(idx.codes, idx.codes, side="left"))
+    speed_from = idx.last_at_or_before(params.foreign.speed_window_s)[read]
+    keep[speed_from[speed_from >= 0]] = True
+    rows = np.sort(order[keep])  # back to input order
+    back = np.empty(len(order), dtype=np.int64)
+    back[order] = np.arange(len(order))
+    at = back[rows]  # position of each kept row in stream order
+    at_teff = (pl.from_epoch(pl.Series("_teff", teff[at]), time_unit="s")
+               .dt.replace_time_zone(EXCH_TIME.time_zone).cast(EXCH_TIME).alias("exch_time"))
+    return flow[rows].with_columns(
+        at_teff, *[pl.Series(f"_cm_{c}", cm[c][at], dtype=keys.schema[c]) for c in _LEVELS])
+
+
+def _flow_window_polars(flow: pl.DataFrame, params: AnalyticsParams) -> pl.DataFrame:
+    """:func:`flow_window` in Polars expressions (any input, nulls included)."""
     f = flow.with_row_index("_i").sort("symbol", "_i").with_columns(
         *[pl.col(c).clip(lower_bound=0).cum_max().over("symbol").alias(f"_cm_{c}") for c in _LEVELS],
         effective_time("symbol"))

@@ -87,9 +87,11 @@ def stale_repeats(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> str | 
     if earlier is None or x_trade.height == 0:
         return None
     # the latest of the batch's symbols only (the kept keys of other symbols cannot make a batch row stale)
-    mine = earlier.filter(pl.col("symbol").is_in(x_trade.get_column("symbol").unique()))
-    latest = mine.group_by("symbol").agg(_secs().max().alias("_latest"))
-    stale = x_trade.join(latest, on="symbol").filter(_secs() <= pl.col("_latest") - REPEAT_HORIZON_S)
+    # One lazy query (one collect): the eager steps each cost a collect of their own.
+    latest = (earlier.lazy().filter(pl.col("symbol").is_in(x_trade.get_column("symbol").unique().implode()))
+              .group_by("symbol").agg(_secs().max().alias("_latest")))
+    stale = (x_trade.lazy().join(latest, on="symbol", maintain_order="left")
+             .filter(_secs() <= pl.col("_latest") - REPEAT_HORIZON_S).head(1).collect())
     if stale.height == 0:
         return None
     r = stale.row(0, named=True)
@@ -111,8 +113,8 @@ def last_books(earlier: pl.DataFrame | None, parsed: dict[str, pl.DataFrame], ra
     if rows.height == 0:
         return earlier
     return (
-        _concat(earlier, rows).with_columns(arrival_key(ranks)).sort("_arr")
-        .group_by("symbol").agg(pl.all().exclude("_arr").last()).select(_BOOK).sort("symbol")
+        _concat(earlier, rows).lazy().with_columns(arrival_key(ranks)).sort("_arr")
+        .group_by("symbol").agg(pl.all().exclude("_arr").last()).select(_BOOK).sort("symbol").collect()
     )
 
 
@@ -121,13 +123,14 @@ def tick_context(earlier: pl.DataFrame | None, trades: pl.DataFrame) -> pl.DataF
     prints = trades.filter(pl.col("phase") != "pt").select("symbol", "price")
     if prints.height == 0:
         return earlier
-    history = tick_references(_concat(earlier, prints))
+    # one lazy query (tick_references is a single with_columns, as valid on a LazyFrame)
+    history = tick_references(_concat(earlier, prints).lazy())
     last = history.group_by("symbol", maintain_order=True).agg(pl.col("price").last(), pl.col("_tick_ref").last())
     return (
         pl.concat([last.filter(pl.col("_tick_ref").is_not_null()).select("symbol", pl.col("_tick_ref").alias("price"),
                                                                         pl.lit(0).alias("_o")),
                    last.select("symbol", "price", pl.lit(1).alias("_o"))], how="vertical")
-        .sort("symbol", "_o").drop("_o")
+        .sort("symbol", "_o").drop("_o").collect()
     )
 
 
@@ -251,6 +254,27 @@ def basis_context(basis: pl.DataFrame) -> pl.DataFrame | None:
     """Per contract: the last non-zero basis row and the first row stamped with the contract's ``T``."""
     if basis.height == 0:
         return None
+    # One pass to numpy instead of four window expressions: per contract, in row order, the last row with a
+    # non-zero sign and the first row at the contract's latest exch_time.
+    keys = basis.select(stream_codes("symbol").alias("_code"), _secs().alias("_secs"),
+                        (pl.col("basis_pts").sign() != 0).alias("_nz"))
+    if keys.get_column("_nz").null_count():  # a null basis: keep the expressions' null semantics
+        return _basis_context_polars(basis)
+    order, dense = group_by_codes(keys.get_column("_code").to_numpy())
+    secs = keys.get_column("_secs").to_numpy()[order]
+    nonzero = keys.get_column("_nz").to_numpy()[order]
+    keep = np.zeros(len(order), dtype=bool)
+    nz = np.flatnonzero(nonzero)
+    keep[nz[np.r_[dense[nz][1:] != dense[nz][:-1], True]]] = True  # last non-zero row per contract
+    latest = np.full(int(dense[-1]) + 1, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(latest, dense, secs)
+    at = np.flatnonzero(secs == latest[dense])
+    keep[at[np.r_[True, dense[at][1:] != dense[at][:-1]]]] = True  # first row at the contract's latest time
+    return basis[np.sort(order[keep])]
+
+
+def _basis_context_polars(basis: pl.DataFrame) -> pl.DataFrame:
+    """:func:`basis_context` in Polars expressions (any input, nulls included)."""
     secs = _secs()
     nonzero = pl.col("basis_pts").sign() != 0
     last_nonzero = nonzero & (nonzero.cum_sum().over("symbol") == nonzero.sum().over("symbol"))

@@ -49,6 +49,16 @@ def _secs(col: str = "exch_time") -> pl.Expr:
     return pl.col(col).dt.replace_time_zone(None).dt.epoch("s")
 
 
+def _run_ends(groups: np.ndarray) -> np.ndarray:
+    """Mask of the last element of each run of equal values (``groups`` sorted)."""
+    return np.r_[groups[1:] != groups[:-1], True] if groups.size else np.zeros(0, dtype=bool)
+
+
+def _run_starts(groups: np.ndarray) -> np.ndarray:
+    """Mask of the first element of each run of equal values (``groups`` sorted)."""
+    return np.r_[True, groups[1:] != groups[:-1]] if groups.size else np.zeros(0, dtype=bool)
+
+
 def _concat(earlier: pl.DataFrame | None, later: pl.DataFrame) -> pl.DataFrame:
     return later if earlier is None else pl.concat([earlier, later], how="vertical_relaxed")
 
@@ -66,7 +76,7 @@ def repeat_keys(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> pl.DataF
     if earlier is None:
         keys = batch.unique(maintain_order=True)
         return keys.filter(_secs() > _secs().max().over("symbol") - REPEAT_HORIZON_S)
-    touched = np.flatnonzero(earlier.select(pl.col("symbol").is_in(batch.get_column("symbol").unique()))
+    touched = np.flatnonzero(earlier.select(pl.col("symbol").is_in(batch.get_column("symbol").unique().implode()))
                              .to_series().to_numpy())
     both = pl.concat([earlier[touched], batch], how="vertical_relaxed")
     flags = both.select(
@@ -208,11 +218,11 @@ def flow_window(flow: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) ->
     order, dense = group_by_codes(keys.get_column("_code").to_numpy())
     teff = running_max(dense, keys.get_column("_secs").to_numpy().astype(np.int64)[order])
     cm = {c: running_max(dense, keys.get_column(c).to_numpy()[order]) for c in _LEVELS}
-    last = np.r_[dense[1:] != dense[:-1], True]  # a stream's last row holds its T (t_eff only grows)
+    last = _run_ends(dense)  # a stream's last row holds its T (t_eff only grows)
     inside = teff > (teff[last] - flow_reach_s(params))[dense]
     outside = np.flatnonzero(~inside)
     read = inside.copy()
-    read[outside[np.r_[dense[outside][1:] != dense[outside][:-1], True]]] = True  # the anchor: last row outside
+    read[outside[_run_ends(dense[outside])]] = True  # the anchor: the stream's last row outside
     idx = StreamIndex(None, codes=dense, teff=teff)
     keep = read | (np.arange(len(order)) == np.searchsorted(idx.codes, idx.codes, side="left"))
     speed_from = idx.last_at_or_before(params.foreign.speed_window_s)[read]
@@ -265,11 +275,11 @@ def basis_context(basis: pl.DataFrame) -> pl.DataFrame | None:
     nonzero = keys.get_column("_nz").to_numpy()[order]
     keep = np.zeros(len(order), dtype=bool)
     nz = np.flatnonzero(nonzero)
-    keep[nz[np.r_[dense[nz][1:] != dense[nz][:-1], True]]] = True  # last non-zero row per contract
+    keep[nz[_run_ends(dense[nz])]] = True  # last non-zero row per contract
     latest = np.full(int(dense[-1]) + 1, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(latest, dense, secs)
     at = np.flatnonzero(secs == latest[dense])
-    keep[at[np.r_[True, dense[at][1:] != dense[at][:-1]]]] = True  # first row at the contract's latest time
+    keep[at[_run_starts(dense[at])]] = True  # first row at the contract's latest time
     return basis[np.sort(order[keep])]
 
 

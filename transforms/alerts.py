@@ -51,8 +51,11 @@ def _stream_keys(frame: pl.DataFrame, ranks: dict[str, int], *exprs: pl.Expr) ->
     only when it is not already in arrival order (the live step's frames are).
     """
     carried = "_teff" in frame.columns and frame.get_column("_teff").null_count() == 0
-    cols = [arrival_key(ranks), stream_codes("symbol").alias("_code"),
-            pl.col("_teff").cast(pl.Int64) if carried else _SECS, *exprs]
+    session = frame.get_column("session")
+    one = session.len() > 0 and session[0] in ranks and bool((session == session[0]).all())
+    # One capture session (the usual case): the arrival key is its rank and seq, no per-row lookup of the string.
+    arr = (pl.col("seq").cast(pl.Int64) + ranks[session[0]] * (1 << 40)).alias("_arr") if one else arrival_key(ranks)
+    cols = [arr, stream_codes("symbol").alias("_code"), pl.col("_teff").cast(pl.Int64) if carried else _SECS, *exprs]
     keys = frame.select(cols)
     if not keys.get_column("_arr").is_sorted():  # not arrival order: sort as _with_teff does, then read again
         frame = frame.with_columns(arrival_key(ranks)).sort("_arr").drop("_arr")

@@ -215,6 +215,8 @@ def alerts_after(trades: pl.DataFrame, flow: pl.DataFrame, basis: pl.DataFrame,
     Parameters
     ----------
     trades, flow, basis : earlier rows the windows still reach (the context), then the new rows, per stream.
+        ``trades`` may carry ``_teff`` (Int64 epoch s, no null: ``context.trades_with_context``), which is then used
+        as is; otherwise it is computed.
     after : the last frame of the context; candidates at or before it are not raised again.
     last_emitted : (alert_type, symbol) -> ``t_eff`` (epoch s) of the last alert emitted earlier in the day.
     params : as in :func:`alerts`.

@@ -96,7 +96,6 @@ def stale_repeats(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> str | 
     """Why ``x_trade`` cannot be de-duplicated against the kept keys, or None when it can."""
     if earlier is None or x_trade.height == 0:
         return None
-    # the latest of the batch's symbols only (the kept keys of other symbols cannot make a batch row stale)
     latest = earlier.group_by("symbol").agg(_secs().max().alias("_latest"))
     stale = x_trade.join(latest, on="symbol").filter(_secs() <= pl.col("_latest") - REPEAT_HORIZON_S)
     if stale.height == 0:

@@ -14,7 +14,17 @@ import polars as pl
 
 from transforms import schemas
 from transforms.params import DEFAULT_PARAMS, AlertParams, AnalyticsParams
-from transforms.windows import StreamIndex, after_key, arrival_key, arrival_order, cooldown_from, effective_time
+from transforms.windows import (
+    StreamIndex,
+    after_key,
+    arrival_key,
+    arrival_order,
+    cooldown_from,
+    effective_time,
+    group_by_codes,
+    running_max,
+    stream_codes,
+)
 
 SEVERITY = {"VOLUME_SPIKE": "WARNING", "PRICE_BREAKOUT": "CRITICAL", "FOREIGN_ACCELERATION": "WARNING",
             "BASIS_FLIP": "WARNING"}
@@ -25,23 +35,66 @@ def _with_teff(frame: pl.DataFrame, ranks: dict[str, int], stream: str = "symbol
     return frame.with_columns(arrival_key(ranks)).sort("_arr").with_columns(effective_time(stream))
 
 
-def volume_spikes(trades: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.alerts) -> pl.DataFrame:
-    """VOLUME_SPIKE candidates among ``trades`` (arrival order, with ``_teff`` over all trades of the symbol);
-    thresholds ``params.volume_spike``."""
-    p = params.volume_spike
-    cont = trades.filter(pl.col("phase") == "continuous")
-    if cont.height == 0:
+_SECS = pl.col("exch_time").dt.replace_time_zone(None).dt.epoch("s").alias("_secs")
+_AT_CEILING = (pl.col("ceiling") > 0) & (pl.col("price") >= pl.col("ceiling"))
+_AT_FLOOR = (pl.col("floor") > 0) & (pl.col("price") <= pl.col("floor"))
+_BREAKOUT = ((pl.col("phase") != "pt") & (_AT_CEILING.fill_null(False) | _AT_FLOOR.fill_null(False))).alias("_brk")
+_CONTINUOUS = (pl.col("phase") == "continuous").alias("_cont")
+
+
+def _stream_keys(frame: pl.DataFrame, ranks: dict[str, int], *exprs: pl.Expr) -> tuple[pl.DataFrame, dict]:
+    """``frame`` in arrival order and, per row, numpy arrays of its arrival key ``_arr``, stream code ``_code``,
+    ``_teff`` and ``exprs``, all from one Polars pass.
+
+    ``_teff`` is taken from the frame when it already has one without nulls (the live step carries it for its
+    context), else computed as :func:`~transforms.windows.effective_time` does. The frame is sorted by ``_arr``
+    only when it is not already in arrival order (the live step's frames are).
+    """
+    carried = "_teff" in frame.columns and frame.get_column("_teff").null_count() == 0
+    session = frame.get_column("session")
+    one = session.len() > 0 and session[0] in ranks and bool((session == session[0]).all())
+    # One capture session (the usual case): the arrival key is its rank and seq, no per-row lookup of the string.
+    arr = (pl.col("seq").cast(pl.Int64) + ranks[session[0]] * (1 << 40)).alias("_arr") if one else arrival_key(ranks)
+    cols = [arr, stream_codes("symbol").alias("_code"), pl.col("_teff").cast(pl.Int64) if carried else _SECS, *exprs]
+    keys = frame.select(cols)
+    if not keys.get_column("_arr").is_sorted():  # not arrival order: sort as _with_teff does, then read again
+        frame = frame.with_columns(arrival_key(ranks)).sort("_arr").drop("_arr")
+        keys = frame.select(cols)
+    out = {c: keys.get_column(c).to_numpy() for c in keys.columns}
+    order, dense = group_by_codes(out["_code"])
+    if not carried:  # running max of exch_time per symbol in arrival order, computed in stream order
+        teff = np.empty(len(order), dtype=np.int64)
+        teff[order] = running_max(dense, out.pop("_secs").astype(np.int64)[order])
+        out["_teff"] = teff
+    out["_order"], out["_dense"] = order, dense
+    return frame, out
+
+
+def _gather(frame: pl.DataFrame, keys: dict, rows: np.ndarray) -> pl.DataFrame:
+    """Rows ``rows`` of ``frame`` (in that order) with their ``_teff`` and ``_arr``."""
+    return frame[rows].with_columns(pl.Series("_teff", keys["_teff"][rows]), pl.Series("_arr", keys["_arr"][rows]))
+
+
+def _volume_spike_rows(frame: pl.DataFrame, keys: dict, only: np.ndarray | None, p) -> pl.DataFrame:
+    """VOLUME_SPIKE candidates among the rows of ``frame`` flagged in ``only`` (all when None), in (symbol,
+    arrival) order; the windows still read every earlier continuous row."""
+    cont = keys["_cont"][keys["_order"]]
+    order, dense = keys["_order"][cont], keys["_dense"][cont]  # continuous rows in (symbol, arrival) order
+    if order.size == 0:
         return pl.DataFrame()
-    # Sort only the key columns ((symbol, _arr) is unique); the few hit rows are gathered from the wide frame.
-    order = cont.select(pl.arg_sort_by("symbol", "_arr")).to_series().to_numpy()
-    keys = cont.select("symbol", "_teff", "volume")[order]
-    idx = StreamIndex(keys, "symbol")
-    vol = keys.get_column("volume").to_numpy()
+    idx = StreamIndex(None, codes=dense, teff=keys["_teff"][order])
+    vol = keys["volume"][order]
     total = idx.window_sum(vol, p.window_s, include_self=False)
     n = idx.window_count(p.window_s, include_self=False)
     hit = (n >= p.min_trades) & (vol * n > p.factor * total)
-    rows = cont[order[hit]].with_columns(pl.Series("_sum", total[hit]), pl.Series("_n", n[hit]))
-    mean = np.char.mod("%.1f", total[hit] / n[hit])  # printf rounding of the float, as f"{x:.1f}"; no Python loop
+    if only is not None:
+        hit &= only[order]
+    if not hit.any():
+        return pl.DataFrame()
+    rows = _gather(frame, keys, order[hit]).with_columns(pl.Series("_sum", total[hit]), pl.Series("_n", n[hit]))
+    rows = rows.sort("symbol", "_arr", maintain_order=True)  # the candidates' order: (symbol, arrival)
+    mean = np.char.mod("%.1f", rows.get_column("_sum").to_numpy() / rows.get_column("_n").to_numpy())
+    # printf rounding of the float, as f"{x:.1f}"; no Python loop
     details = pl.format("volume {} > {} x mean {} over {} trades in {} min", pl.col("volume"),
                         pl.lit(f"{p.factor:g}"), pl.Series(mean), pl.col("_n"), pl.lit(f"{p.window_s / 60:g}"))
     return rows.with_columns(
@@ -52,12 +105,18 @@ def volume_spikes(trades: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.ale
     ).select(_CAND)
 
 
-def price_breakouts(trades: pl.DataFrame) -> pl.DataFrame:
-    """PRICE_BREAKOUT candidates: trades (not put-through) at or beyond the ceiling or floor."""
-    at_ceiling = (pl.col("ceiling") > 0) & (pl.col("price") >= pl.col("ceiling"))
-    at_floor = (pl.col("floor") > 0) & (pl.col("price") <= pl.col("floor"))
-    rows = trades.filter((pl.col("phase") != "pt") & (at_ceiling.fill_null(False) | at_floor.fill_null(False)))
-    ceiling = at_ceiling.fill_null(False)
+def volume_spikes(trades: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.alerts,
+                  ranks: dict[str, int] | None = None) -> pl.DataFrame:
+    """VOLUME_SPIKE candidates among ``trades`` (with ``_teff`` over all trades of the symbol, or without:
+    then computed in arrival order), ordered by (symbol, arrival); thresholds ``params.volume_spike``.
+    Output columns: session, seq, trading_date, exch_time, symbol, ``_teff`` (Int64 s), alert_type, metric
+    (volume, Float64), threshold (Float64 shares), details; an empty frame without columns when there is none."""
+    trades, keys = _stream_keys(trades, ranks or arrival_order(trades), _CONTINUOUS, pl.col("volume"))
+    return _volume_spike_rows(trades, keys, None, params.volume_spike)
+
+
+def _price_breakout_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    ceiling = _AT_CEILING.fill_null(False)
     return rows.with_columns(
         pl.lit("PRICE_BREAKOUT").alias("alert_type"),
         pl.col("price").alias("metric"),
@@ -66,21 +125,30 @@ def price_breakouts(trades: pl.DataFrame) -> pl.DataFrame:
     ).select(_CAND)
 
 
-def foreign_accelerations(flow: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.alerts) -> pl.DataFrame:
-    """FOREIGN_ACCELERATION candidates from ``FOREIGN_FLOW`` rows (with ``_arr``/``_teff``);
-    thresholds ``params.foreign_acceleration``: ``|D| >= min_vnd`` and ``100 |D| > min_pct |L_prev|``."""
-    p = params.foreign_acceleration
-    f = flow.sort("symbol", "_arr")
-    if f.height == 0:
+def price_breakouts(trades: pl.DataFrame) -> pl.DataFrame:
+    """PRICE_BREAKOUT candidates: trades (not put-through, with ``_teff``) at or beyond the ceiling or floor."""
+    return _price_breakout_rows(trades.filter(_BREAKOUT))
+
+
+def _foreign_acceleration_rows(frame: pl.DataFrame, keys: dict, only: np.ndarray | None, p) -> pl.DataFrame:
+    """FOREIGN_ACCELERATION candidates among the rows flagged in ``only`` (all when None), in (symbol, arrival)
+    order; each reads the earlier rows of its symbol."""
+    order, dense = keys["_order"], keys["_dense"]
+    if order.size == 0:
         return pl.DataFrame()
-    idx = StreamIndex(f, "symbol")
-    level = f.get_column("cum_net_val_vnd").to_numpy()
+    idx = StreamIndex(None, codes=dense, teff=keys["_teff"][order])
+    level = keys["cum_net_val_vnd"][order]
     j = idx.last_at_or_before(p.window_s)
     first = np.searchsorted(idx.codes, idx.codes, side="left")  # no row a window back: the baseline's level
     prev = level[np.where(j >= 0, j, first)]
     d = level - prev
     hit = (np.abs(d) >= p.min_vnd) & (100 * np.abs(d) > p.min_pct * np.abs(prev))
-    rows = f.filter(pl.Series(hit)).with_columns(pl.Series("_d", d[hit]), pl.Series("_prev", prev[hit]))
+    if only is not None:
+        hit &= only[order]
+    if not hit.any():
+        return pl.DataFrame()
+    rows = (_gather(frame, keys, order[hit]).with_columns(pl.Series("_d", d[hit]), pl.Series("_prev", prev[hit]))
+            .sort("symbol", "_arr", maintain_order=True))
     sign = pl.when(pl.col("_d") >= 0).then(pl.lit("+")).otherwise(pl.lit(""))  # f"{x:+d}"
     details = pl.format("net foreign value {}{} VND in {} min vs level {} VND", sign, pl.col("_d"),
                         pl.lit(f"{p.window_s / 60:g}"), pl.col("_prev"))
@@ -90,6 +158,15 @@ def foreign_accelerations(flow: pl.DataFrame, params: AlertParams = DEFAULT_PARA
         pl.col("_prev").cast(pl.Float64).alias("threshold"),
         details.alias("details"),
     ).select(_CAND)
+
+
+def foreign_accelerations(flow: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.alerts,
+                          ranks: dict[str, int] | None = None) -> pl.DataFrame:
+    """FOREIGN_ACCELERATION candidates from ``FOREIGN_FLOW`` rows (``_teff`` computed when absent), ordered by
+    (symbol, arrival); thresholds ``params.foreign_acceleration``: ``|D| >= min_vnd`` and
+    ``100 |D| > min_pct |L_prev|``. Columns as :func:`volume_spikes` (metric D and threshold L_prev in VND)."""
+    flow, keys = _stream_keys(flow, ranks or arrival_order(flow), pl.col("cum_net_val_vnd"))
+    return _foreign_acceleration_rows(flow, keys, None, params.foreign_acceleration)
 
 
 def basis_flips(basis: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.alerts) -> pl.DataFrame:
@@ -138,6 +215,8 @@ def alerts_after(trades: pl.DataFrame, flow: pl.DataFrame, basis: pl.DataFrame,
     Parameters
     ----------
     trades, flow, basis : earlier rows the windows still reach (the context), then the new rows, per stream.
+        ``trades`` may carry ``_teff`` (Int64 epoch s, no null: ``context.trades_with_context``), which is then used
+        as is; otherwise it is computed.
     after : the last frame of the context; candidates at or before it are not raised again.
     last_emitted : (alert_type, symbol) -> ``t_eff`` (epoch s) of the last alert emitted earlier in the day.
     params : as in :func:`alerts`.
@@ -147,17 +226,26 @@ def alerts_after(trades: pl.DataFrame, flow: pl.DataFrame, basis: pl.DataFrame,
     (``ALERTS`` of the new rows, the updated ``last_emitted``).
     """
     ranks = ranks or arrival_order(trades, flow, basis)
-    trades = _with_teff(trades, ranks)
     a = params.alerts
-    candidates = [
-        c for c in (
-            volume_spikes(trades, a) if a.volume_spike.enabled else None,
-            price_breakouts(trades) if a.price_breakout.enabled else None,
-            foreign_accelerations(_with_teff(flow, ranks), a) if a.foreign_acceleration.enabled else None,
-            basis_flips(_with_teff(basis, ranks), a) if a.basis_flip.enabled else None,
-        ) if c is not None and c.height
-    ]
-    candidates = [c.filter(after_key(after)) for c in candidates]
+    new = after_key(after).alias("_new")
+    # Only rows after ``after`` can raise a candidate: each rule is evaluated at those rows only (the windows still
+    # read the context), and a rule whose stream has no such row costs one pass to find out. ``_teff`` is computed
+    # once per stream (or taken from the carried context) and shared by the rules of that stream.
+    candidates = []
+    if trades.height and (a.volume_spike.enabled or a.price_breakout.enabled):
+        trades, tk = _stream_keys(trades, ranks, new, _CONTINUOUS, _BREAKOUT, pl.col("volume"))
+        if tk["_new"].any():
+            if a.volume_spike.enabled:
+                candidates.append(_volume_spike_rows(trades, tk, tk["_new"], a.volume_spike))
+            breakout = np.flatnonzero(tk["_new"] & tk["_brk"])
+            if a.price_breakout.enabled and breakout.size:
+                candidates.append(_price_breakout_rows(_gather(trades, tk, breakout)))
+    if flow.height and a.foreign_acceleration.enabled:
+        flow, fk = _stream_keys(flow, ranks, new, pl.col("cum_net_val_vnd"))
+        if fk["_new"].any():
+            candidates.append(_foreign_acceleration_rows(flow, fk, fk["_new"], a.foreign_acceleration))
+    if basis.height and a.basis_flip.enabled and basis.select(after_key(after).any()).item():
+        candidates.append(basis_flips(_with_teff(basis, ranks), a).filter(after_key(after)))
     candidates = [c for c in candidates if c.height]
     if not candidates:
         return schemas.empty(schemas.ALERTS), dict(last_emitted or {})

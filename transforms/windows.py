@@ -42,17 +42,55 @@ def effective_time(stream: str | list[str]) -> pl.Expr:
     return secs.cum_max().over(stream).alias("_teff")
 
 
+def stream_codes(stream: str) -> pl.Expr:
+    """Int64 group codes of the String column ``stream`` (equal strings, equal codes; the codes' order means
+    nothing): a categorical cast is several times cheaper than a dense rank on a few thousand rows."""
+    return pl.col(stream).cast(pl.Categorical).to_physical().cast(pl.Int64)
+
+
+def group_by_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, dense): ``order`` sorts rows by code keeping their order within a code (stable), ``dense`` the codes
+    renumbered 0, 1, ... in that order (non-decreasing)."""
+    order = np.argsort(codes, kind="stable")
+    s = codes[order]
+    dense = np.concatenate(([0], np.cumsum(s[1:] != s[:-1]))) if s.size else s
+    return order, dense.astype(np.int64)
+
+
+def running_max(dense: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Running max of Int64 ``values`` within each group, rows in (group, arrival) order, ``dense`` the group
+    numbers 0, 1, ... (non-decreasing): one ``maximum.accumulate`` over ``group * span + value``, span larger than
+    the value range so that no group's values reach into the next one."""
+    if values.size == 0:
+        return values.astype(np.int64)
+    base = int(values.min())
+    span = int(values.max()) - base + 1
+    if span * (int(dense[-1]) + 1) >= 2**62:  # would overflow Int64 (not with seconds of one day): per group
+        out = values.astype(np.int64).copy()
+        starts = np.flatnonzero(np.concatenate(([True], dense[1:] != dense[:-1])))
+        for a, b in zip(starts, [*starts[1:], len(values)], strict=True):
+            out[a:b] = np.maximum.accumulate(out[a:b])
+        return out
+    offset = dense * span - base
+    return np.maximum.accumulate(values.astype(np.int64) + offset) - offset
+
+
 class StreamIndex:
     """Search structure over one frame sorted by (stream, arrival) with an Int64 ``_teff`` column.
 
     Parameters
     ----------
     frame : rows sorted by stream then arrival; ``stream`` names its grouping column(s).
+    codes, teff : instead of ``frame``: per row (same order) Int64 stream codes, non-decreasing, and ``t_eff``
+        (epoch s).
     """
 
-    def __init__(self, frame: pl.DataFrame, stream: str | list[str]) -> None:
-        codes = frame.select(pl.struct(stream).rank("dense").cast(pl.Int64)).to_series().to_numpy()
-        teff = frame.get_column("_teff").to_numpy().astype(np.int64)
+    def __init__(self, frame: pl.DataFrame | None, stream: str | list[str] | None = None, *,
+                 codes: np.ndarray | None = None, teff: np.ndarray | None = None) -> None:
+        # ``codes``/``teff`` given: arrays already in (stream, arrival) order, codes non-decreasing (no frame needed)
+        if codes is None:
+            codes = frame.select(pl.struct(stream).rank("dense").cast(pl.Int64)).to_series().to_numpy()
+            teff = frame.get_column("_teff").to_numpy().astype(np.int64)
         base = teff.min() if teff.size else 0
         self.key = codes * _SPAN + (teff - base)
         self.codes = codes

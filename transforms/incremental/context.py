@@ -31,7 +31,7 @@ from transforms.schemas import EXCH_TIME
 from transforms.basis import SPOT_INDEX
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.trades import REPEAT_KEY, tick_references
-from transforms.windows import StreamIndex, arrival_key, effective_time
+from transforms.windows import StreamIndex, arrival_key, effective_time, group_by_codes, running_max, stream_codes
 
 REPEAT_HORIZON_S = 1200
 """X-TRADE repeat keys are kept this long (exchange time) behind the symbol's latest X-TRADE frame."""
@@ -49,17 +49,47 @@ def _secs(col: str = "exch_time") -> pl.Expr:
     return pl.col(col).dt.replace_time_zone(None).dt.epoch("s")
 
 
+def _run_ends(groups: np.ndarray) -> np.ndarray:
+    """Mask of the last element of each run of equal values (``groups`` sorted)."""
+    return np.r_[groups[1:] != groups[:-1], True] if groups.size else np.zeros(0, dtype=bool)
+
+
+def _run_starts(groups: np.ndarray) -> np.ndarray:
+    """Mask of the first element of each run of equal values (``groups`` sorted)."""
+    return np.r_[True, groups[1:] != groups[:-1]] if groups.size else np.zeros(0, dtype=bool)
+
+
 def _concat(earlier: pl.DataFrame | None, later: pl.DataFrame) -> pl.DataFrame:
     return later if earlier is None else pl.concat([earlier, later], how="vertical_relaxed")
 
 
 def repeat_keys(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> pl.DataFrame | None:
-    """X-TRADE repeat keys within ``REPEAT_HORIZON_S`` of each symbol's latest ``exch_time``."""
+    """X-TRADE repeat keys within ``REPEAT_HORIZON_S`` of each symbol's latest ``exch_time``.
+
+    Same rows, same order as ``concat(earlier, keys).unique(maintain_order=True)`` then the horizon filter, but
+    only the rows of the batch's symbols are looked at: ``earlier`` (this function's previous output) is already
+    distinct and within the horizon of every other symbol, whose latest time the batch does not move.
+    """
     if x_trade.height == 0:
         return earlier
-    keys = _concat(earlier, x_trade.select(REPEAT_KEY)).unique(maintain_order=True)
-    latest = _secs().max().over("symbol")
-    return keys.filter(_secs() > latest - REPEAT_HORIZON_S)
+    batch = x_trade.select(REPEAT_KEY)
+    if earlier is None:
+        keys = batch.unique(maintain_order=True)
+        return keys.filter(_secs() > _secs().max().over("symbol") - REPEAT_HORIZON_S)
+    touched = np.flatnonzero(earlier.select(pl.col("symbol").is_in(batch.get_column("symbol").unique().implode()))
+                             .to_series().to_numpy())
+    both = pl.concat([earlier[touched], batch], how="vertical_relaxed")
+    flags = both.select(
+        pl.struct(pl.all()).is_first_distinct().alias("_first"),
+        (_secs() > _secs().max().over("symbol") - REPEAT_HORIZON_S).alias("_keep"))
+    first, keep = flags.get_column("_first").to_numpy(), flags.get_column("_keep").to_numpy()
+    n = touched.size
+    drop = touched[~keep[:n]]
+    added = np.flatnonzero(first[n:] & keep[n:])
+    if drop.size == 0 and added.size == 0:
+        return earlier
+    kept = earlier if drop.size == 0 else earlier.filter(pl.Series(~np.isin(np.arange(earlier.height), drop)))
+    return pl.concat([kept, batch[added]], how="vertical_relaxed") if added.size else kept
 
 
 def stale_repeats(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> str | None:
@@ -109,13 +139,77 @@ def tick_context(earlier: pl.DataFrame | None, trades: pl.DataFrame) -> pl.DataF
     )
 
 
+def trades_with_context(earlier: pl.DataFrame | None, trades: pl.DataFrame) -> pl.DataFrame:
+    """The trades the rules run over: ``earlier`` (the carried :func:`trade_window`) then the batch's ``trades``,
+    both in arrival order, with ``_teff`` (Int64 epoch s) on every row.
+
+    A carried ``_teff`` is kept (exact for the window's rows, see the module docstring); the batch's rows continue
+    each symbol's running maximum from it, so only they need their ``exch_time`` read. Without a carried ``_teff``
+    (no context yet, or a state written before it was carried) it is computed over all rows.
+    """
+    if earlier is None or earlier.height == 0 or "_teff" not in earlier.columns:
+        both = trades if earlier is None or earlier.height == 0 else pl.concat([earlier, trades], how="vertical")
+        if both.height == 0:
+            return both.with_columns(pl.lit(None, pl.Int64).alias("_teff"))
+        codes = both.select(stream_codes("symbol")).to_series().to_numpy()
+        order, dense = group_by_codes(codes)
+        teff = np.empty(both.height, dtype=np.int64)
+        teff[order] = running_max(dense, both.select(_secs()).to_series().to_numpy().astype(np.int64)[order])
+        return both.with_columns(pl.Series("_teff", teff, dtype=pl.Int64))
+    # Carried: only the batch's rows get a column; the context is appended to as it is (a with_columns over the
+    # concatenation would copy every context row, ~2 ms on a 20-minute window).
+    if trades.height == 0:
+        return earlier
+    n = earlier.height
+    codes = pl.concat([earlier.get_column("symbol"), trades.get_column("symbol")]).to_frame().select(
+        stream_codes("symbol")).to_series().to_numpy()
+    values = np.concatenate([earlier.get_column("_teff").to_numpy().astype(np.int64),
+                             trades.select(_secs()).to_series().to_numpy().astype(np.int64)])
+    order, dense = group_by_codes(codes)
+    teff = np.empty(len(values), dtype=np.int64)
+    teff[order] = running_max(dense, values[order])
+    return pl.concat([earlier, trades.with_columns(pl.Series("_teff", teff[n:], dtype=pl.Int64))], how="vertical")
+
+
 def trade_window(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame | None:
     """Trades (context + new, arrival order) with ``t_eff > T - W`` per symbol, W the VOLUME_SPIKE window
-    (``params.alerts.volume_spike.window_s``, default 1200 s)."""
+    (``params.alerts.volume_spike.window_s``, default 1200 s). With a ``_teff`` column (from
+    :func:`trades_with_context`) the window is cut by it and keeps it (the next batch's carried ``_teff``);
+    without one, ``t_eff`` is computed and not kept."""
     if trades.height == 0:
         return None
-    teff = effective_time("symbol")
-    return trades.filter(teff > teff.max().over("symbol") - params.alerts.volume_spike.window_s)
+    has_teff = "_teff" in trades.columns and trades.get_column("_teff").null_count() == 0
+    if not has_teff:
+        trades = trades_with_context(None, trades.drop("_teff", strict=False))
+    keys = trades.select(stream_codes("symbol").alias("_code"), "_teff")
+    codes, teff = keys.get_column("_code").to_numpy(), keys.get_column("_teff").to_numpy()
+    latest = np.full(int(codes.max()) + 1, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(latest, codes, teff)
+    keep = teff > latest[codes] - params.alerts.volume_spike.window_s
+    window = _keep_rows(trades, keep) if has_teff else trades.filter(pl.Series(keep)).drop("_teff")
+    return window
+
+
+_MAX_RUNS = 16
+_MAX_CHUNKS = 64
+
+
+def _keep_rows(frame: pl.DataFrame, keep: np.ndarray) -> pl.DataFrame:
+    """``frame.filter(keep)`` without copying the rows when they form a few runs: a filter copies every kept row
+    (~2.5 ms for a 20-minute trade window, while a batch drops a couple of rows); zero-copy slices are
+    concatenated instead, and the result is made contiguous once it holds more than ``_MAX_CHUNKS`` chunks."""
+    if keep.all():
+        out = frame
+    else:
+        edges = np.diff(np.r_[0, keep.astype(np.int8), 0])
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        if starts.size == 0:
+            return frame.clear()
+        if starts.size > _MAX_RUNS:
+            return frame.filter(pl.Series(keep))
+        out = pl.concat([frame.slice(int(a), int(b - a)) for a, b in zip(starts, stops, strict=True)],
+                        how="vertical", rechunk=False)
+    return out.rechunk() if out.n_chunks("all") and max(out.n_chunks("all")) > _MAX_CHUNKS else out
 
 
 def room_with_context(flow_win: pl.DataFrame | None, foreign_room: pl.DataFrame) -> pl.DataFrame:
@@ -140,6 +234,36 @@ def flow_window(flow: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) ->
     rebuilds it)."""
     if flow.height == 0:
         return None
+    levels = [pl.col(c).clip(lower_bound=0).alias(c) for c in _LEVELS]
+    keys = flow.select(stream_codes("symbol").alias("_code"), _secs().alias("_secs"), *levels)
+    if any(keys.get_column(c).null_count() for c in _LEVELS):  # nulls: the running maxima skip them, as Polars does
+        return _flow_window_polars(flow, params)
+    # One pass to numpy, then per symbol in arrival order (a stable sort by symbol code keeps the input order, as
+    # the sort by (symbol, row index) does): running maxima, t_eff, the rows kept; one filter back.
+    order, dense = group_by_codes(keys.get_column("_code").to_numpy())
+    teff = running_max(dense, keys.get_column("_secs").to_numpy().astype(np.int64)[order])
+    cm = {c: running_max(dense, keys.get_column(c).to_numpy()[order]) for c in _LEVELS}
+    last = _run_ends(dense)  # a stream's last row holds its T (t_eff only grows)
+    inside = teff > (teff[last] - flow_reach_s(params))[dense]
+    outside = np.flatnonzero(~inside)
+    read = inside.copy()
+    read[outside[_run_ends(dense[outside])]] = True  # the anchor: the stream's last row outside
+    idx = StreamIndex(None, codes=dense, teff=teff)
+    keep = read | (np.arange(len(order)) == np.searchsorted(idx.codes, idx.codes, side="left"))
+    speed_from = idx.last_at_or_before(params.foreign.speed_window_s)[read]
+    keep[speed_from[speed_from >= 0]] = True
+    rows = np.sort(order[keep])  # back to input order
+    back = np.empty(len(order), dtype=np.int64)
+    back[order] = np.arange(len(order))
+    at = back[rows]  # position of each kept row in stream order
+    at_teff = (pl.from_epoch(pl.Series("_teff", teff[at]), time_unit="s")
+               .dt.replace_time_zone(EXCH_TIME.time_zone).cast(EXCH_TIME).alias("exch_time"))
+    return flow[rows].with_columns(
+        at_teff, *[pl.Series(f"_cm_{c}", cm[c][at], dtype=keys.schema[c]) for c in _LEVELS])
+
+
+def _flow_window_polars(flow: pl.DataFrame, params: AnalyticsParams) -> pl.DataFrame:
+    """:func:`flow_window` in Polars expressions (any input, nulls included)."""
     f = flow.with_row_index("_i").sort("symbol", "_i").with_columns(
         *[pl.col(c).clip(lower_bound=0).cum_max().over("symbol").alias(f"_cm_{c}") for c in _LEVELS],
         effective_time("symbol"))
@@ -165,6 +289,27 @@ def basis_context(basis: pl.DataFrame) -> pl.DataFrame | None:
     """Per contract: the last non-zero basis row and the first row stamped with the contract's ``T``."""
     if basis.height == 0:
         return None
+    # One pass to numpy instead of four window expressions: per contract, in row order, the last row with a
+    # non-zero sign and the first row at the contract's latest exch_time.
+    keys = basis.select(stream_codes("symbol").alias("_code"), _secs().alias("_secs"),
+                        (pl.col("basis_pts").sign() != 0).alias("_nz"))
+    if keys.get_column("_nz").null_count():  # a null basis: keep the expressions' null semantics
+        return _basis_context_polars(basis)
+    order, dense = group_by_codes(keys.get_column("_code").to_numpy())
+    secs = keys.get_column("_secs").to_numpy()[order]
+    nonzero = keys.get_column("_nz").to_numpy()[order]
+    keep = np.zeros(len(order), dtype=bool)
+    nz = np.flatnonzero(nonzero)
+    keep[nz[_run_ends(dense[nz])]] = True  # last non-zero row per contract
+    latest = np.full(int(dense[-1]) + 1, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(latest, dense, secs)
+    at = np.flatnonzero(secs == latest[dense])
+    keep[at[_run_starts(dense[at])]] = True  # first row at the contract's latest time
+    return basis[np.sort(order[keep])]
+
+
+def _basis_context_polars(basis: pl.DataFrame) -> pl.DataFrame:
+    """:func:`basis_context` in Polars expressions (any input, nulls included)."""
     secs = _secs()
     nonzero = pl.col("basis_pts").sign() != 0
     last_nonzero = nonzero & (nonzero.cum_sum().over("symbol") == nonzero.sum().over("symbol"))

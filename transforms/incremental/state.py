@@ -11,7 +11,8 @@ xt_seen        X-TRADE repeat keys with ``exch_time`` within ``REPEAT_HORIZON_S`
 x_baseline     per symbol the running max of X ``TotalVol``
 books          per symbol the latest book (level 1) for the quote rule
 tick           per symbol the last print and its tick reference (<= 2 rows)
-trades_win     trades with ``t_eff`` inside the 20-minute VOLUME_SPIKE window
+trades_win     trades with ``t_eff`` inside the 20-minute VOLUME_SPIKE window, with ``_teff`` (Int64 epoch s)
+               when built by ``context.trades_with_context`` (a state without it still loads)
 flow_win       R rows inside the 6-minute foreign speed + acceleration reach, plus the latest row before it (the
                5-minute FOREIGN_ACCELERATION level), with their running-max levels ``_cm_*``
 spot           the latest VN30 index row (basis spot)

@@ -9,7 +9,7 @@ the day before the window are sealed first (the tail catches up on them before m
 as its own process. The bench polls ``snapshot/CURRENT.json`` and takes a frame's latency as ``published_ns`` of
 the first snapshot whose watermark covers its (session, seq) minus its ``recv_ns``.
 
-    python bench/tail.py [--speed 1 10] [--interval 250ms] [--windows 09:14-09:22,14:24-14:32]
+    python bench/tail.py [--speed 1 10] [--interval 250ms] [--windows 09:14-09:22,14:24-14:32] [--no-latency]
 """
 
 from __future__ import annotations
@@ -158,7 +158,8 @@ def _watch(current: Path, target: int) -> list[tuple[int, int]]:
 
 
 def throughput(raw: pl.DataFrame, start: str, stop: str, speed: float) -> dict:
-    """step() over the window split into 200 ms-of-wall-time batches vs run_day over the same frames."""
+    """step() over the window split into 200 ms-of-wall-time batches vs run_day over the same frames; the steps
+    start from the state after the day's frames before the window (the context a live loop carries then)."""
     w = raw.filter(pl.col("recv_ns").is_between(_local_ns(start), _local_ns(stop), closed="left"))
     slot = (pl.col("recv_ns") - _local_ns(start)) // int(FLUSH_S * speed * 1e9)
     batches = [b for _, b in w.with_columns(slot.alias("_b")).group_by("_b", maintain_order=True)]
@@ -166,7 +167,8 @@ def throughput(raw: pl.DataFrame, start: str, stop: str, speed: float) -> dict:
     t = time.perf_counter()
     run_day(w, DAY)
     batch_s = time.perf_counter() - t
-    _, _, timing = run_batches(initial_state(DAY), batches)
+    before, _, _ = run_batches(initial_state(DAY), [raw.filter(pl.col("recv_ns") < _local_ns(start))])
+    _, _, timing = run_batches(before, batches)
     return {"window": f"{start}-{stop}", "speed": speed, "frames": w.height, "batches": len(batches),
             "run_day_fps": w.height / batch_s, "step_fps": w.height / timing["seconds"],
             "step_ms_per_batch": timing["seconds"] * 1000 / len(batches)}
@@ -179,6 +181,7 @@ def main() -> None:
     ap.add_argument("--windows", default="09:14-09:19,14:27-14:32", help="speed-1 windows (exchange time)")
     ap.add_argument("--windows-fast", default="09:00-09:30,14:15-14:50", help="windows at speeds > 1")
     ap.add_argument("--no-throughput", action="store_true", help="latency only")
+    ap.add_argument("--no-latency", action="store_true", help="step throughput only (no processes)")
     args = ap.parse_args()
     print(f"{date.today()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"polars {pl.__version__}; tail --interval {args.interval}")
@@ -193,6 +196,8 @@ def main() -> None:
                       f"step {th['step_fps']:,.0f} frames/s ({th['step_ms_per_batch']:.0f} ms/batch) vs run_day "
                       f"{th['run_day_fps']:,.0f} frames/s (one call): step/run_day {th['step_fps'] / th['run_day_fps']:.4f}",
                       flush=True)
+            if args.no_latency:
+                continue
             m = measure_window(raw, start, stop, speed, args.interval)
             print(f"latency {m['window']} x{speed:g}: {m['frames']:,} frames, p50 {m['p50_ms']:.0f} ms, "
                   f"p99 {m['p99_ms']:.0f} ms, max {m['max_ms']:.0f} ms; tail CPU {m['cpu_share']:.0%} of one core "

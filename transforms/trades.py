@@ -7,6 +7,7 @@ book, the tick rule. SSI's own ``Side`` is kept as ``vendor_side``.
 
 from __future__ import annotations
 
+import functools
 from datetime import time
 from typing import NamedTuple
 
@@ -53,7 +54,9 @@ class TradeContext(NamedTuple):
 def _x_trade_trades(x_trade: pl.DataFrame, seen: pl.DataFrame | None = None) -> pl.DataFrame:
     repeat_key = pl.struct(*REPEAT_KEY)
     if seen is not None and seen.height:
-        marked = pl.concat([seen.select(REPEAT_KEY).with_columns(pl.lit(True).alias("_seen")),
+        # the key holds the symbol: only the kept keys of the batch's symbols can match (a few hundred of ~10k)
+        seen = seen.filter(pl.col("symbol").is_in(x_trade.get_column("symbol").unique()))
+        marked = pl.concat([seen.select(*REPEAT_KEY, pl.lit(True).alias("_seen")),
                             x_trade.with_columns(pl.lit(False).alias("_seen"))], how="diagonal_relaxed")
         # one pass: the window (first of its repeat key) is evaluated over the whole frame before filtering
         x_trade = marked.filter(repeat_key.is_first_distinct() & ~pl.col("_seen"))
@@ -201,21 +204,36 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
         return schemas.empty(schemas.TRADES)
     trades = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
     ranks = ranks or arrival_order(trades, parsed["x_quote"], parsed["x"])
-    trades = (
-        trades.with_columns(arrival_key(ranks),
-                            resolve_exchange_expr(pl.col("symbol"), pl.col("_exchange"), pl.col("_market_id")).alias("exchange"))
-        .sort("_arr")
-        .with_columns(
-            market.round_half_up_expr(
-                pl.col("price") * pl.col("volume").cast(pl.Float64) * market.multiplier_expr(pl.col("symbol"), pl.col("exchange"))
-            ).alias("value_vnd"),
-            phase_expr(params).alias("phase"),
-        )
-    )
+    exprs = _trade_exprs(params)
+    trades = trades.with_columns(arrival_key(ranks), exprs.exchange).sort("_arr").with_columns(*exprs.value_phase)
     trades = _attach_book(trades, parsed, ranks, context.books)
     trades = _attach_tick_reference(trades, context.tick)
-    trades = trades.with_columns(phase_expr(params, pl.col("_tick_ref").is_null()).alias("phase"))
-    return _classify(trades, params).select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
+    trades = trades.with_columns(exprs.final_phase)
+    classified = (classify_trades(trades, params.classification) if exprs.classification is None
+                  else trades.with_columns(*exprs.classification))
+    return classified.select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
+
+
+class _TradeExprs(NamedTuple):
+    exchange: pl.Expr
+    value_phase: tuple[pl.Expr, pl.Expr]
+    final_phase: pl.Expr
+    classification: tuple[pl.Expr, ...] | None  # None: custom parameters, :func:`classify_trades` runs
+
+
+@functools.lru_cache(maxsize=16)
+def _trade_exprs(params: AnalyticsParams) -> _TradeExprs:
+    """The expressions of :func:`build_trades` for ``params``, built once (building them cost ~2 ms a call, more
+    than a micro-batch's rows; the reference data they embed is loaded once per process)."""
+    value = market.round_half_up_expr(
+        pl.col("price") * pl.col("volume").cast(pl.Float64) * market.multiplier_expr(pl.col("symbol"), pl.col("exchange")))
+    return _TradeExprs(
+        exchange=resolve_exchange_expr(pl.col("symbol"), pl.col("_exchange"), pl.col("_market_id")).alias("exchange"),
+        value_phase=(value.alias("value_vnd"), phase_expr(params).alias("phase")),
+        final_phase=phase_expr(params, pl.col("_tick_ref").is_null()).alias("phase"),
+        classification=(tuple(_default_classification()) if params.classification == DEFAULT_PARAMS.classification
+                        else None),
+    )
 
 
 def _attach_book(trades: pl.DataFrame, parsed: dict[str, pl.DataFrame], ranks: dict[str, int],
@@ -257,9 +275,9 @@ def _attach_tick_reference(trades: pl.DataFrame, earlier: pl.DataFrame | None = 
                        maintain_order="left")
 
 
-def _classify(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame:
-    if params.classification != DEFAULT_PARAMS.classification:
-        return classify_trades(trades, params.classification)
+def _default_classification() -> list[pl.Expr]:
+    """``aggressor_side``, ``rule``, ``best_bid``, ``best_ask`` by docs/analytics.md §3 with the default parameters,
+    over trades with ``_bid``, ``_ask``, ``_has_book``, ``_tick_ref``, ``price`` and ``phase``."""
     bid, ask, price = pl.col("_bid").fill_null(0.0), pl.col("_ask").fill_null(0.0), pl.col("price")
     usable = pl.col("_has_book").fill_null(False) & ((bid > 0) | (ask > 0))
     ref = pl.col("_tick_ref")
@@ -282,9 +300,9 @@ def _classify(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) ->
         .when(ref.is_null()).then(pl.lit("none"))
         .otherwise(pl.lit("tick"))
     )
-    return trades.with_columns(
+    return [
         side.alias("aggressor_side"),
         rule.alias("rule"),
         pl.when(usable & (bid > 0)).then(bid).alias("best_bid"),
         pl.when(usable & (ask > 0)).then(ask).alias("best_ask"),
-    )
+    ]

@@ -23,6 +23,8 @@ Notation: for a stream (a symbol's trades, a symbol's R rows, a contract's basis
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import polars as pl
 
@@ -35,6 +37,7 @@ from transforms.windows import StreamIndex, arrival_key, effective_time, group_b
 
 REPEAT_HORIZON_S = 1200
 """X-TRADE repeat keys are kept this long (exchange time) behind the symbol's latest X-TRADE frame."""
+_HORIZON = timedelta(seconds=REPEAT_HORIZON_S)
 
 
 def flow_reach_s(params: AnalyticsParams = DEFAULT_PARAMS) -> int:
@@ -94,9 +97,12 @@ def repeat_keys(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> pl.DataF
 
 def stale_repeats(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> str | None:
     """Why ``x_trade`` cannot be de-duplicated against the kept keys, or None when it can."""
-    if earlier is None or x_trade.height == 0:
+    if earlier is None or x_trade.height == 0 or earlier.height == 0:
         return None
-    latest = earlier.group_by("symbol").agg(_secs().max().alias("_latest"))
+    if x_trade.get_column("exch_time").min() > earlier.get_column("exch_time").max() - _HORIZON:
+        return None  # the usual live batch: no row is that far behind even the latest key of any symbol
+    latest = (earlier.filter(pl.col("symbol").is_in(x_trade.get_column("symbol").unique().implode()))
+              .group_by("symbol").agg(_secs().max().alias("_latest")))
     stale = x_trade.join(latest, on="symbol").filter(_secs() <= pl.col("_latest") - REPEAT_HORIZON_S)
     if stale.height == 0:
         return None

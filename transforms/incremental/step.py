@@ -113,7 +113,7 @@ def step(state: LiveState, raw: pl.DataFrame, *, parsed: dict[str, pl.DataFrame]
     spot = (idx if state.spot is None else state.spot if idx.height == 0
             else pl.concat([state.spot, idx], how="vertical"))
     bas = basis(trades, spot, futures_override=state.futures_override, ranks=ranks, params=params)
-    trades_ctx = trades if state.trades_win is None else pl.concat([state.trades_win, trades], how="vertical")
+    trades_ctx = context.trades_with_context(state.trades_win, trades)  # carries each row's t_eff
     basis_ctx = bas if state.basis_ctx is None else pl.concat([state.basis_ctx, bas], how="vertical")
     if trades.height or flow.height or bas.height:
         alerts, cooldown = alerts_after(trades_ctx, flow_all, basis_ctx, ranks, after=state.last_key,

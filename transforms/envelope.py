@@ -83,13 +83,16 @@ def _key_open(data, p, e, key):
 _SERIAL_MAX = 8192  # up to this many frames (one block of the parallel kernel) the serial kernel runs
 
 
+@njit(cache=True, inline="always")
+def _scan_outputs(n):  # pragma: no cover - compiled
+    """The scanner's per-frame outputs before the scan: code -1 (not handled), content span and length 0."""
+    return np.full(n, -1, np.int8), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+
+
 @njit(cache=True, parallel=True)
 def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma: no cover - compiled
     n = offsets.shape[0] - 1
-    code = np.full(n, -1, np.int8)
-    cs = np.zeros(n, np.int64)
-    ce = np.zeros(n, np.int64)
-    ulen = np.zeros(n, np.int64)
+    code, cs, ce, ulen = _scan_outputs(n)
     step = 8192  # a literal: numba freezes a global at compile time
     for c in prange((n + step - 1) // step):  # frames are independent: blocks of them on every core
         _scan_rows(c * step, min(n, (c + 1) * step), offsets, data, valid, names, name_lens, datatype, content,
@@ -101,10 +104,7 @@ def _scan(offsets, data, valid, names, name_lens, datatype, content):  # pragma:
 def _scan_serial(offsets, data, valid, names, name_lens, datatype, content):  # pragma: no cover - compiled
     """``_scan`` without the parallel region, for at most one block of frames (same rows, same results)."""
     n = offsets.shape[0] - 1
-    code = np.full(n, -1, np.int8)
-    cs = np.zeros(n, np.int64)
-    ce = np.zeros(n, np.int64)
-    ulen = np.zeros(n, np.int64)
+    code, cs, ce, ulen = _scan_outputs(n)
     _scan_rows(0, n, offsets, data, valid, names, name_lens, datatype, content, code, cs, ce, ulen)
     return code, cs, ce, ulen
 

@@ -96,7 +96,7 @@ def test_repeat_keys_equal_unique_then_horizon(rows, data):
                  "session", "seq")
     secs = pl.col("exch_time").dt.replace_time_zone(None).dt.epoch("s")
     cuts = sorted(data.draw(st.lists(st.integers(0, x.height), max_size=4)))
-    kept, reference = None, None
+    kept, reference = {}, None
     for lo, hi in zip([0, *cuts], [*cuts, x.height], strict=True):
         batch = x[lo:hi]
         if batch.height:
@@ -106,9 +106,14 @@ def test_repeat_keys_equal_unique_then_horizon(rows, data):
             reference = keys.filter(secs > secs.max().over("symbol") - context.REPEAT_HORIZON_S)
         kept = context.repeat_keys(kept, batch)
         if reference is None:
-            assert kept is None
-        else:
-            assert_frame_equal(kept, reference)
+            assert kept == {}
+        else:  # per symbol, the reference's rows in their order
+            assert sorted(kept) == sorted(reference.get_column("symbol").unique().to_list())
+            for sym, keys in kept.items():
+                assert_frame_equal(keys, reference.filter(pl.col("symbol") == sym))
+            seen = context.seen_keys(kept, batch.head(1))
+            if batch.height:
+                assert_frame_equal(seen, reference.filter(pl.col("symbol") == batch.item(0, "symbol")))
 
 
 @settings(max_examples=40, deadline=None)

@@ -66,43 +66,69 @@ def _concat(earlier: pl.DataFrame | None, later: pl.DataFrame) -> pl.DataFrame:
     return later if earlier is None else pl.concat([earlier, later], how="vertical_relaxed")
 
 
-def repeat_keys(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> pl.DataFrame | None:
-    """X-TRADE repeat keys within ``REPEAT_HORIZON_S`` of each symbol's latest ``exch_time``.
+RepeatKeys = dict[str, pl.DataFrame]
+"""Per symbol, its kept X-TRADE repeat keys (``REPEAT_KEY`` columns, in arrival order)."""
 
-    Same rows, same order as ``concat(earlier, keys).unique(maintain_order=True)`` then the horizon filter, but
-    only the rows of the batch's symbols are looked at: ``earlier`` (this function's previous output) is already
-    distinct and within the horizon of every other symbol, whose latest time the batch does not move.
+
+def seen_keys(kept: RepeatKeys, x_trade: pl.DataFrame) -> pl.DataFrame | None:
+    """The kept repeat keys of the symbols in ``x_trade`` (only those can match its rows: the key holds the
+    symbol), one frame; None when none is kept."""
+    if not kept or x_trade.height == 0:
+        return None
+    blocks = [kept[s] for s in dict.fromkeys(x_trade.get_column("symbol").to_list()) if s in kept]
+    return (pl.concat(blocks, how="vertical_relaxed") if len(blocks) > 1 else blocks[0]) if blocks else None
+
+
+def repeat_keys(kept: RepeatKeys, x_trade: pl.DataFrame) -> RepeatKeys:
+    """Per symbol, the X-TRADE repeat keys within ``REPEAT_HORIZON_S`` of its latest ``exch_time``.
+
+    Each symbol's frame holds the same rows, in the same order, as ``concat(earlier keys, batch keys)
+    .unique(maintain_order=True)`` followed by the horizon filter (``_secs() > latest - REPEAT_HORIZON_S``),
+    restricted to that symbol. Only the batch's symbols are looked at (a dict lookup each): the others' latest
+    time does not move. A repeat has its original's ``exch_time``, so only kept keys stamped like a batch row are
+    compared with it (a handful of the symbol's hundreds).
     """
     if x_trade.height == 0:
-        return earlier
-    batch = x_trade.select(REPEAT_KEY)
-    if earlier is None:
-        keys = batch.unique(maintain_order=True)
-        return keys.filter(_secs() > _secs().max().over("symbol") - REPEAT_HORIZON_S)
-    touched = np.flatnonzero(earlier.select(pl.col("symbol").is_in(batch.get_column("symbol").unique().implode()))
-                             .to_series().to_numpy())
-    both = pl.concat([earlier[touched], batch], how="vertical_relaxed")
-    flags = both.select(
-        pl.struct(pl.all()).is_first_distinct().alias("_first"),
-        (_secs() > _secs().max().over("symbol") - REPEAT_HORIZON_S).alias("_keep"))
-    first, keep = flags.get_column("_first").to_numpy(), flags.get_column("_keep").to_numpy()
-    n = touched.size
-    drop = touched[~keep[:n]]
-    added = np.flatnonzero(first[n:] & keep[n:])
-    if drop.size == 0 and added.size == 0:
-        return earlier
-    kept = earlier if drop.size == 0 else earlier.filter(pl.Series(~np.isin(np.arange(earlier.height), drop)))
-    return pl.concat([kept, batch[added]], how="vertical_relaxed") if added.size else kept
+        return kept
+    batch = x_trade.select(*REPEAT_KEY)
+    seen = seen_keys(kept, batch)
+    batch_us = _micros(batch)
+    if seen is None:
+        candidates = batch.clear()
+    else:
+        candidates = seen[np.flatnonzero(np.isin(_micros(seen), batch_us))]
+    first = (pl.concat([candidates, batch], how="vertical_relaxed") if candidates.height else batch).select(
+        pl.struct(pl.all()).is_first_distinct()).to_series().to_numpy()[candidates.height:]
+    # whole seconds of exchange time: the floor of UTC and of local time differ by the zone's whole-second offset
+    batch_s, symbols = batch_us // 1_000_000, np.array(batch.get_column("symbol").to_list(), dtype=object)
+    out = dict(kept)
+    for sym in dict.fromkeys(symbols.tolist()):
+        mine = symbols == sym
+        earlier = kept.get(sym)
+        earlier_s = _micros(earlier) // 1_000_000 if earlier is not None else batch_s[:0]
+        cut = max(earlier_s.max(initial=batch_s[mine].max()), batch_s[mine].max()) - REPEAT_HORIZON_S
+        stay, added = earlier_s > cut, np.flatnonzero(mine & first & (batch_s > cut))
+        if stay.all() and added.size == 0:
+            continue  # repeats only, nothing ages out
+        parts = [earlier if stay.all() else earlier[np.flatnonzero(stay)]] if earlier is not None else []
+        out[sym] = pl.concat([*parts, batch[added]], how="vertical_relaxed") if added.size else parts[0]
+    return out
 
 
-def stale_repeats(earlier: pl.DataFrame | None, x_trade: pl.DataFrame) -> str | None:
-    """Why ``x_trade`` cannot be de-duplicated against the kept keys, or None when it can."""
-    if earlier is None or x_trade.height == 0 or earlier.height == 0:
+def _micros(keys: pl.DataFrame) -> np.ndarray:
+    """``exch_time`` as Int64 microseconds since the epoch (UTC)."""
+    return keys.get_column("exch_time").to_numpy().astype("datetime64[us]", copy=False).view(np.int64)
+
+
+def stale_repeats(seen: pl.DataFrame | None, x_trade: pl.DataFrame) -> str | None:
+    """Why ``x_trade`` cannot be de-duplicated against the kept keys of its symbols (``seen``, from
+    :func:`seen_keys`): a row stamped ``REPEAT_HORIZON_S`` or more before its symbol's latest kept key, whose
+    repeat might have been dropped. None when it can."""
+    if seen is None or x_trade.height == 0:
         return None
-    if x_trade.get_column("exch_time").min() > earlier.get_column("exch_time").max() - _HORIZON:
-        return None  # the usual live batch: no row is that far behind even the latest key of any symbol
-    latest = (earlier.filter(pl.col("symbol").is_in(x_trade.get_column("symbol").unique().implode()))
-              .group_by("symbol").agg(_secs().max().alias("_latest")))
+    if x_trade.get_column("exch_time").min() > seen.get_column("exch_time").max() - _HORIZON:
+        return None  # the usual live batch: no row is that far behind even the latest key of its symbols
+    latest = seen.group_by("symbol").agg(_secs().max().alias("_latest"))
     stale = x_trade.join(latest, on="symbol").filter(_secs() <= pl.col("_latest") - REPEAT_HORIZON_S)
     if stale.height == 0:
         return None

@@ -6,8 +6,9 @@ Everything a later frame of the day can still need, and nothing more (docs/analy
 field          what, and why it stays bounded
 =============  ===================================================================================================
 sources        symbol -> trade channel (X-TRADE > X > B); ``traded``: symbols that already produced trades
-xt_seen        X-TRADE repeat keys with ``exch_time`` within ``REPEAT_HORIZON_S`` of the symbol's latest; an older
-               frame raises :class:`~transforms.incremental.step.Restatement` (never a wrong answer)
+xt_seen        per symbol, X-TRADE repeat keys with ``exch_time`` within ``REPEAT_HORIZON_S`` of its latest (a dict, so
+               a batch reads and replaces only its symbols' keys; one table when written); an older frame raises
+               :class:`~transforms.incremental.step.Restatement` (never a wrong answer)
 x_baseline     per symbol the running max of X ``TotalVol``
 books          per symbol the latest book (level 1) for the quote rule
 tick           per symbol the last print and its tick reference (<= 2 rows)
@@ -34,7 +35,7 @@ import polars as pl
 
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams, params_from_mapping
 
-_FRAMES = ("xt_seen", "x_baseline", "books", "tick", "trades_win", "flow_win", "spot", "basis_ctx",
+_FRAMES = ("x_baseline", "books", "tick", "trades_win", "flow_win", "spot", "basis_ctx",
            "session_stats", "candles", "board", "foreign")
 
 
@@ -64,7 +65,7 @@ class LiveState:
     frames_total: int = 0
     quarantined_total: int = 0
     batches: int = 0
-    xt_seen: pl.DataFrame | None = None
+    xt_seen: dict[str, pl.DataFrame] = field(default_factory=dict)
     x_baseline: pl.DataFrame | None = None
     books: pl.DataFrame | None = None
     tick: pl.DataFrame | None = None
@@ -83,7 +84,8 @@ class LiveState:
 
     def context_rows(self) -> dict[str, int]:
         """Rows held per frame field (what the bounded-memory test watches)."""
-        return {name: (getattr(self, name).height if getattr(self, name) is not None else 0) for name in _FRAMES}
+        rows = {name: (getattr(self, name).height if getattr(self, name) is not None else 0) for name in _FRAMES}
+        return {"xt_seen": sum(keys.height for keys in self.xt_seen.values()), **rows}
 
 
 def initial_state(day: date, futures_override: str | None = None,
@@ -95,6 +97,8 @@ def initial_state(day: date, futures_override: str | None = None,
 def state_tables(state: LiveState) -> tuple[dict[str, pl.DataFrame], dict]:
     """Split a state into its tables (non-empty frame fields) and a JSON-able dict of the rest."""
     tables = {name: getattr(state, name) for name in _FRAMES if getattr(state, name) is not None}
+    if state.xt_seen:
+        tables["xt_seen"] = pl.concat([state.xt_seen[s] for s in sorted(state.xt_seen)], how="vertical_relaxed")
     meta = {
         "day": state.day.isoformat(),
         "futures_override": state.futures_override,
@@ -118,9 +122,9 @@ def state_from_tables(tables: dict[str, pl.DataFrame], meta: dict) -> LiveState:
     ------
     ValueError : ``meta`` lacks a key or names an unknown table.
     """
-    unknown = set(tables) - set(_FRAMES)
+    unknown = set(tables) - {"xt_seen", *_FRAMES}
     if unknown:
-        raise ValueError(f"unknown state tables {sorted(unknown)}; expected some of {list(_FRAMES)}")
+        raise ValueError(f"unknown state tables {sorted(unknown)}; expected some of {['xt_seen', *_FRAMES]}")
     try:
         last = meta["last_key"]
         return LiveState(
@@ -135,7 +139,15 @@ def state_from_tables(tables: dict[str, pl.DataFrame], meta: dict) -> LiveState:
             frames_total=int(meta["frames_total"]),
             quarantined_total=int(meta["quarantined_total"]),
             batches=int(meta["batches"]),
+            xt_seen=_by_symbol(tables.get("xt_seen")),
             **{name: tables.get(name) for name in _FRAMES},
         )
     except KeyError as e:
         raise ValueError(f"state metadata lacks {e}; was it written by transforms.incremental.state_tables?") from None
+
+
+def _by_symbol(keys: pl.DataFrame | None) -> dict[str, pl.DataFrame]:
+    """The xt_seen table -> per symbol its rows (order kept)."""
+    if keys is None:
+        return {}
+    return {sym: part for (sym,), part in keys.partition_by("symbol", as_dict=True, maintain_order=True).items()}

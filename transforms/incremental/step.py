@@ -94,12 +94,13 @@ def step(state: LiveState, raw: pl.DataFrame, *, parsed: dict[str, pl.DataFrame]
     ranks = {s: i for i, s in enumerate(sessions)}
     parsed = parse_frames(raw, state.day) if parsed is None else parsed
     batch_sources = trade_sources(parsed)
-    _check_restatement(state, parsed, batch_sources)
+    seen = context.seen_keys(state.xt_seen, parsed["x_trade"])  # the kept repeat keys the batch can match
+    _check_restatement(state, parsed, batch_sources, seen)
 
     # rows
     params = state.params
     trades = build_trades(parsed, ranks, TradeContext(
-        sources=state.sources, seen=state.xt_seen, x_baseline=state.x_baseline, books=state.books, tick=state.tick),
+        sources=state.sources, seen=seen, x_baseline=state.x_baseline, books=state.books, tick=state.tick),
         params=params)
     # A rule whose stream has no new row in the batch is skipped, its context carried as it is: every output row
     # of a rule belongs to a new row of its stream, and each context is what later rows read (context.py), which
@@ -193,12 +194,13 @@ def _empty_outputs() -> dict[str, pl.DataFrame]:
                      for name in ROW_TABLES}
 
 
-def _check_restatement(state: LiveState, parsed: dict[str, pl.DataFrame], batch_sources: dict[str, str]) -> None:
+def _check_restatement(state: LiveState, parsed: dict[str, pl.DataFrame], batch_sources: dict[str, str],
+                       seen: pl.DataFrame | None) -> None:
     for sym, src in batch_sources.items():
         old = state.sources.get(sym)
         if old is not None and SOURCE_PRIORITY[src] > SOURCE_PRIORITY[old] and sym in state.traded:
             raise Restatement(f"{sym}: its first {src} frame arrived after trades were derived from {old} "
                               "(the day's trades of a symbol come from its best channel)")
-    stale = context.stale_repeats(state.xt_seen, parsed["x_trade"])
+    stale = context.stale_repeats(seen, parsed["x_trade"])
     if stale is not None:
         raise Restatement(stale)

@@ -68,6 +68,10 @@ def test_carried_teff_equals_the_recomputed_one_and_the_window_keeps_it(rows, da
                        .select(*keys, "_teff"))
     # the window without _teff (the old state) is the same rows
     assert_frame_equal(context.trade_window(trades), context.trade_window(want).drop("_teff"))
+    # the live step's cut, which looks only at the new rows' symbols, keeps the same rows as the full cut
+    if cut < trades.height:
+        moved = trades[cut:].get_column("symbol").to_list()
+        assert_frame_equal(context.trade_window(both, moved=moved), context.trade_window(both))
 
 
 @settings(max_examples=40, deadline=None)
@@ -131,3 +135,12 @@ def test_flow_window_and_basis_context_equal_their_polars_versions(rows):
     basis = t.select("session", "seq", "exch_time", "symbol",
                      ((pl.col("volume") // 100) % 5 - 2).cast(pl.Float64).alias("basis_pts"))
     assert_frame_equal(context.basis_context(basis), context._basis_context_polars(basis))
+
+
+def test_trade_window_drops_a_row_exactly_the_window_behind():
+    """t_eff > T - W keeps a row; one exactly W behind the symbol's latest falls out, on both cuts."""
+    trades = _trades([("ACB", 0, 1), ("FPT", 5, 1), ("ACB", 1195, 1)])
+    both = context.trades_with_context(context.trade_window(context.trades_with_context(None, trades[:2])),
+                                       trades[2:])
+    for window in (context.trade_window(both), context.trade_window(both, moved=["ACB"])):
+        assert window.get_column("seq").to_list() == [2, 3]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
 import polars as pl
 
 from transforms import schemas
@@ -48,33 +51,51 @@ def board_parts(parsed: dict[str, pl.DataFrame], trades: pl.DataFrame,
     """
     xq, x, r = parsed["x_quote"], parsed["x"], parsed["foreign_room"]
     ranks = ranks or arrival_order(trades, xq, x, r)
-    # One long frame in arrival order and one group_by (a micro-batch pays per Polars call, not per row). _kind:
-    # 0 a trade, 1 an X row's limits, 2 a book (X-QUOTE or X, index symbols excluded), 3 an R row (its time).
-    key = ["session", "seq", *_ON]
-    rows = pl.concat(
-        [
-            trades.select(*key, "exch_time", "price", "volume", "value_vnd", "aggressor_side", "phase", "ref_price",
-                          "ceiling", "floor", "exchange", pl.lit(0, pl.Int8).alias("_kind")),
-            x.select(*key, "ref_price", "ceiling", "floor", pl.lit(1, pl.Int8).alias("_kind")),
-            *[t.filter(~market.is_index_expr(pl.col("symbol"))).select(
-                *key, "exch_time", normalize_exchange_expr(pl.col("exchange")).alias("exchange"), *_BOOK,
-                pl.lit(2, pl.Int8).alias("_kind")) for t in (xq, x)],
-            r.select(*key, "exch_time", pl.lit(3, pl.Int8).alias("_kind")),
-        ],
-        how="diagonal",
+    # One long frame in arrival order and one group_by (a micro-batch pays per Polars call, not per row).
+    e = _parts_exprs()
+    rows = pl.concat([trades.select(*e.trade), x.select(*e.limits), xq.select(*e.book), x.select(*e.book),
+                      r.select(*e.room)], how="diagonal")
+    return (
+        rows.with_columns(arrival_key(ranks))
+        .sort("_arr", "_kind")
+        .group_by(*_ON)
+        .agg(*e.aggregates)
+        .filter(pl.col("_on_board"))
+        .drop("_on_board")
     )
+
+
+class _PartsExprs(NamedTuple):
+    trade: tuple[pl.Expr | str, ...]
+    limits: tuple[pl.Expr | str, ...]
+    book: tuple[pl.Expr | str, ...]
+    room: tuple[pl.Expr | str, ...]
+    aggregates: tuple[pl.Expr, ...]
+
+
+@functools.lru_cache(maxsize=1)
+def _parts_exprs() -> _PartsExprs:
+    """The expressions of :func:`board_parts`, built once (they embed literal lists; building them each call
+    cost about as much as the micro-batch's query)."""
+    # _kind: 0 a trade, 1 an X row's limits, 2 a book (X-QUOTE or X), 3 an R row (its time), 4 the book of an
+    # index symbol (no board row comes of it: every aggregate below ignores it)
+    key = ("session", "seq", *_ON)
+    book_kind = pl.when(market.is_index_expr(pl.col("symbol"))).then(pl.lit(4, pl.Int8)).otherwise(pl.lit(2, pl.Int8))
     kind = pl.col("_kind")
-    trade, book = kind == 0, kind == 2
+    trade, book, on_board = kind == 0, kind == 2, (kind != 1) & (kind != 4)
     matched = trade & (pl.col("phase") != "pt")
 
     def when_matched(e: pl.Expr) -> pl.Expr:  # null, not 0, for a symbol without matched trades in these frames
         return pl.when(matched.any()).then(e)
 
-    return (
-        rows.with_columns(arrival_key(ranks))
-        .sort("_arr", "_kind")
-        .group_by(*_ON)
-        .agg(
+    return _PartsExprs(
+        trade=(*key, "exch_time", "price", "volume", "value_vnd", "aggressor_side", "phase", "ref_price", "ceiling",
+               "floor", "exchange", pl.lit(0, pl.Int8).alias("_kind")),
+        limits=(*key, "ref_price", "ceiling", "floor", pl.lit(1, pl.Int8).alias("_kind")),
+        book=(*key, "exch_time", normalize_exchange_expr(pl.col("exchange")).alias("exchange"), *_BOOK,
+              book_kind.alias("_kind")),
+        room=(*key, "exch_time", pl.lit(3, pl.Int8).alias("_kind")),
+        aggregates=(
             pl.col("price").filter(matched).last().alias("last_price"),
             when_matched(pl.col("volume").filter(matched).sum()).alias("volume"),
             when_matched(pl.col("value_vnd").filter(matched).sum()).alias("value_vnd"),
@@ -84,12 +105,10 @@ def board_parts(parsed: dict[str, pl.DataFrame], trades: pl.DataFrame,
             pl.col("exchange").filter(trade | book).drop_nulls().last().alias("_exchange"),
             *[pl.col(c).filter(book).last() for c in _BOOK],
             book.any().alias("_has_book"),
-            pl.col("exch_time").filter(kind != 1).max().alias("last_exch_time"),
+            pl.col("exch_time").filter(on_board).max().alias("last_exch_time"),
             (trade | book).any().alias("_listed"),
-            (kind != 1).any().alias("_on_board"),  # a symbol seen only in an X row's limits has no board row
-        )
-        .filter(pl.col("_on_board"))
-        .drop("_on_board")
+            on_board.any().alias("_on_board"),  # a symbol seen only in an X row's limits has no board row
+        ),
     )
 
 

@@ -8,6 +8,8 @@ non-decreasing, so each window bound is one ``numpy.searchsorted`` and each wind
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import polars as pl
 
@@ -27,9 +29,16 @@ def arrival_order(*frames: pl.DataFrame) -> dict[str, int]:
 
 def arrival_key(ranks: dict[str, int]) -> pl.Expr:
     """One Int64 that sorts like ``(session, seq)``: session rank in the high bits, seq in the low 40 bits."""
+    return _arrival_key(tuple(ranks.items()))
+
+
+@functools.lru_cache(maxsize=64)
+def _arrival_key(ranks: tuple[tuple[str, int], ...]) -> pl.Expr:
+    # built once per set of ranks: the mapping is a literal Series, ~0.1 ms to build, and the live step asks for
+    # this key several times per micro-batch with the same ranks
     if not ranks:  # no row anywhere: polars cannot build an empty String -> Int64 mapping
         return (pl.lit(0, pl.Int64) + pl.col("seq").cast(pl.Int64)).alias("_arr")
-    rank = pl.col("session").replace_strict(ranks, return_dtype=pl.Int64)
+    rank = pl.col("session").replace_strict(dict(ranks), return_dtype=pl.Int64)
     return (rank * (1 << 40) + pl.col("seq").cast(pl.Int64)).alias("_arr")
 
 

@@ -189,35 +189,63 @@ def trades_with_context(earlier: pl.DataFrame | None, trades: pl.DataFrame) -> p
         teff[order] = running_max(dense, both.select(_secs()).to_series().to_numpy().astype(np.int64)[order])
         return both.with_columns(pl.Series("_teff", teff, dtype=pl.Int64))
     # Carried: only the batch's rows get a column; the context is appended to as it is (a with_columns over the
-    # concatenation would copy every context row, ~2 ms on a 20-minute window).
+    # concatenation would copy every context row, ~2 ms on a 20-minute window). Each batch symbol's running maximum
+    # continues from its latest carried _teff (the running maximum's last value is its largest).
     if trades.height == 0:
         return earlier
-    n = earlier.height
-    codes = pl.concat([earlier.get_column("symbol"), trades.get_column("symbol")]).to_frame().select(
-        stream_codes("symbol")).to_series().to_numpy()
-    values = np.concatenate([earlier.get_column("_teff").to_numpy().astype(np.int64),
+    symbols = trades.get_column("symbol").to_list()
+    latest = _latest_teff(earlier, dict.fromkeys(symbols))
+    at = {sym: i for i, sym in enumerate(dict.fromkeys(symbols))}
+    codes = np.array([at[s] for s in [*latest, *symbols]], dtype=np.int64)
+    values = np.concatenate([np.fromiter(latest.values(), np.int64, len(latest)),
                              trades.select(_secs()).to_series().to_numpy().astype(np.int64)])
     order, dense = group_by_codes(codes)
     teff = np.empty(len(values), dtype=np.int64)
     teff[order] = running_max(dense, values[order])
-    return pl.concat([earlier, trades.with_columns(pl.Series("_teff", teff[n:], dtype=pl.Int64))], how="vertical")
+    return pl.concat([earlier, trades.with_columns(pl.Series("_teff", teff[len(latest):], dtype=pl.Int64))],
+                     how="vertical")
 
 
-def trade_window(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS) -> pl.DataFrame | None:
+def _latest_teff(window: pl.DataFrame, symbols) -> dict[str, int]:
+    """Per symbol of ``symbols`` that has rows in ``window`` (with ``_teff``), its largest ``_teff``. One
+    comparison per symbol: a batch holds a few of the ~30 symbols, the window thousands of rows."""
+    column, teff = window.get_column("symbol"), window.get_column("_teff").to_numpy()
+    out = {}
+    for sym in symbols:
+        mine = (column == sym).to_numpy()
+        if mine.any():
+            out[sym] = int(teff[mine].max())
+    return out
+
+
+def trade_window(trades: pl.DataFrame, params: AnalyticsParams = DEFAULT_PARAMS,
+                 moved: list[str] | None = None) -> pl.DataFrame | None:
     """Trades (context + new, arrival order) with ``t_eff > T - W`` per symbol, W the VOLUME_SPIKE window
     (``params.alerts.volume_spike.window_s``, default 1200 s). With a ``_teff`` column (from
     :func:`trades_with_context`) the window is cut by it and keeps it (the next batch's carried ``_teff``);
-    without one, ``t_eff`` is computed and not kept."""
+    without one, ``t_eff`` is computed and not kept.
+
+    ``moved``: when ``trades`` is a window this function cut plus new rows, the new rows' symbols; only their
+    ``T`` moved, so only their rows are looked at (the others' all stay inside).
+    """
     if trades.height == 0:
         return None
     has_teff = "_teff" in trades.columns and trades.get_column("_teff").null_count() == 0
     if not has_teff:
         trades = trades_with_context(None, trades.drop("_teff", strict=False))
+    window_s = params.alerts.volume_spike.window_s
+    if has_teff and moved is not None:
+        column, teff = trades.get_column("symbol"), trades.get_column("_teff").to_numpy()
+        keep = np.ones(trades.height, dtype=bool)
+        for sym in dict.fromkeys(moved):
+            mine = (column == sym).to_numpy()
+            keep &= ~(mine & (teff <= teff[mine].max(initial=np.iinfo(np.int64).min) - window_s))
+        return _keep_rows(trades, keep)
     keys = trades.select(stream_codes("symbol").alias("_code"), "_teff")
     codes, teff = keys.get_column("_code").to_numpy(), keys.get_column("_teff").to_numpy()
     latest = np.full(int(codes.max()) + 1, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(latest, codes, teff)
-    keep = teff > latest[codes] - params.alerts.volume_spike.window_s
+    keep = teff > latest[codes] - window_s
     window = _keep_rows(trades, keep) if has_teff else trades.filter(pl.Series(keep)).drop("_teff")
     return window
 

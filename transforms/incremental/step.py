@@ -136,7 +136,8 @@ def step(state: LiveState, raw: pl.DataFrame, *, parsed: dict[str, pl.DataFrame]
         x_baseline=context.x_baseline(state.x_baseline, parsed["x"]),
         books=context.last_books(state.books, parsed, ranks),
         tick=context.tick_context(state.tick, trades),
-        trades_win=context.trade_window(trades_ctx, params) if trades.height else state.trades_win,
+        trades_win=(context.trade_window(trades_ctx, params, moved=trades.get_column("symbol").to_list())
+                    if trades.height else state.trades_win),
         flow_win=context.flow_window(flow_all, params) if flow_all.height else state.flow_win,
         spot=context.last_spot(spot) if idx.height else state.spot,
         basis_ctx=context.basis_context(basis_ctx) if bas.height else state.basis_ctx,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
+import numpy as np
 import polars as pl
 
 from transforms import schemas
@@ -113,26 +114,50 @@ def _parts_exprs() -> _PartsExprs:
 
 
 def merge_board_parts(earlier: pl.DataFrame, later: pl.DataFrame) -> pl.DataFrame:
-    """:func:`board_parts` of two consecutive parts of a day -> that of their concatenation."""
+    """:func:`board_parts` of two consecutive parts of a day -> that of their concatenation.
+
+    Per (trading_date, symbol): the later part's last price, limits and exchange where it has them, else the
+    earlier's; volumes and values added (null only if null in both); the later book if the later part has one;
+    the latest time; listed if listed in either. Rows of symbols the later part does not touch are kept as they
+    are; the touched ones (a micro-batch touches a few of the board's symbols) are combined row by row.
+    """
     if earlier.height == 0:
         return later
     if later.height == 0:
         return earlier
-    cols = [c for c in earlier.columns if c not in _ON]
-    j = earlier.join(later.rename({c: f"{c}_n" for c in cols}), on=_ON, how="full", coalesce=True)
-    new = pl.col("_has_book_n").fill_null(False)
-    return j.select(
-        *_ON,
-        pl.coalesce("last_price_n", "last_price").alias("last_price"),
-        *[pl.when(pl.col(c).is_null() & pl.col(f"{c}_n").is_null()).then(None)
-          .otherwise(pl.col(c).fill_null(0) + pl.col(f"{c}_n").fill_null(0)).alias(c)
-          for c in ("volume", "value_vnd", "_buy", "_sell")],
-        *[pl.coalesce(f"{c}_n", c).alias(c) for c in ("ref_price", "ceiling", "floor", "_exchange")],
-        *[pl.when(new).then(pl.col(f"{c}_n")).otherwise(pl.col(c)).alias(c) for c in _BOOK],
-        (new | pl.col("_has_book").fill_null(False)).alias("_has_book"),
-        pl.max_horizontal("last_exch_time", "last_exch_time_n").alias("last_exch_time"),
-        (pl.col("_listed").fill_null(False) | pl.col("_listed_n").fill_null(False)).alias("_listed"),
-    )
+    keys = list(zip(earlier.get_column("trading_date").to_list(), earlier.get_column("symbol").to_list()))
+    at = {k: i for i, k in enumerate(keys)}
+    touched = [at.get(k) for k in zip(later.get_column("trading_date").to_list(), later.get_column("symbol").to_list())]
+    old = earlier[[i for i in touched if i is not None]].to_dicts()
+    olds = iter(old)
+    rows = [_merge_row(next(olds), new) if i is not None else new
+            for i, new in zip(touched, later.select(earlier.columns).to_dicts(), strict=True)]
+    untouched = np.ones(earlier.height, dtype=bool)
+    untouched[[i for i in touched if i is not None]] = False
+    return pl.concat([earlier[np.flatnonzero(untouched)], pl.from_dicts(rows, schema=earlier.schema)],
+                     how="vertical")
+
+
+def _merge_row(old: dict, new: dict) -> dict:
+    """One symbol's board part over earlier frames (``old``) and later ones (``new``) -> over both."""
+    def later_else_earlier(c: str):
+        return new[c] if new[c] is not None else old[c]
+
+    def added(c: str):
+        return None if old[c] is None and new[c] is None else (old[c] or 0) + (new[c] or 0)
+
+    has_book = bool(new["_has_book"])
+    times = [t for t in (old["last_exch_time"], new["last_exch_time"]) if t is not None]
+    return {
+        **{c: old[c] for c in _ON},
+        "last_price": later_else_earlier("last_price"),
+        **{c: added(c) for c in ("volume", "value_vnd", "_buy", "_sell")},
+        **{c: later_else_earlier(c) for c in ("ref_price", "ceiling", "floor", "_exchange")},
+        **{c: (new if has_book else old)[c] for c in _BOOK},
+        "_has_book": has_book or bool(old["_has_book"]),
+        "last_exch_time": max(times) if times else None,
+        "_listed": bool(old["_listed"]) or bool(new["_listed"]),
+    }
 
 
 def finish_board(parts: pl.DataFrame, summary: pl.DataFrame) -> pl.DataFrame:

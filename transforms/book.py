@@ -34,5 +34,11 @@ def book_top(x_quote: pl.DataFrame, x: pl.DataFrame) -> pl.DataFrame:
             "session", "seq", "trading_date", "exch_time", "symbol", "exchange", pl.lit(source).alias("source"),
             pl.col("bid_price_1").alias("best_bid"), pl.col("bid_vol_1").alias("best_bid_vol"),
             pl.col("ask_price_1").alias("best_ask"), pl.col("ask_vol_1").alias("best_ask_vol"), "trading_session")
-    out = pl.concat([top(x_quote, "X-QUOTE"), top(x, "X")], how="vertical")
-    return out.sort("session", "seq", maintain_order=True).cast(dict(schemas.BOOK_TOP))
+    parts = [top(frame, source) for frame, source in ((x_quote, "X-QUOTE"), (x, "X")) if frame.height]
+    if not parts:  # a micro-batch without a book frame (a query less)
+        return schemas.empty(schemas.BOOK_TOP)
+    out = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+    session, seq = out.get_column("session"), out.get_column("seq")
+    if len(parts) > 1 or session.n_unique() > 1 or not seq.is_sorted():  # one table of one session: in order
+        out = out.sort("session", "seq", maintain_order=True)
+    return out.cast(dict(schemas.BOOK_TOP))

@@ -14,6 +14,8 @@ from market import rules as market
 
 def indices(index: pl.DataFrame) -> pl.DataFrame:
     """One row per MI frame, arrival order: value, change (points), change_pct (%), breadth, advance ratio."""
+    if index.height == 0:  # a micro-batch without an MI frame (a query less)
+        return schemas.empty(schemas.INDICES)
     value, prior = pl.col("index_value"), pl.col("prior_index_value")
     adv, dec = pl.col("advances"), pl.col("declines")
     change = value - prior

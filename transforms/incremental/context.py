@@ -139,6 +139,8 @@ def stale_repeats(seen: pl.DataFrame | None, x_trade: pl.DataFrame) -> str | Non
 
 def x_baseline(earlier: pl.DataFrame | None, x: pl.DataFrame) -> pl.DataFrame | None:
     """Per symbol the running max of X ``TotalVol`` (Int64)."""
+    if x.height == 0:
+        return earlier
     rows = x.filter(pl.col("total_vol").is_not_null()).select("symbol", "total_vol")
     if rows.height == 0:
         return earlier
@@ -158,6 +160,8 @@ def last_books(earlier: pl.DataFrame | None, parsed: dict[str, pl.DataFrame], ra
 
 def tick_context(earlier: pl.DataFrame | None, trades: pl.DataFrame) -> pl.DataFrame | None:
     """Per symbol: its tick reference (when any), then its last non-put-through print (``symbol, price``)."""
+    if trades.height == 0:
+        return earlier
     prints = trades.filter(pl.col("phase") != "pt").select("symbol", "price")
     if prints.height == 0:
         return earlier

@@ -162,3 +162,21 @@ def test_serial_and_parallel_decoders_agree(monkeypatch):
     parallel = _decode(contents, slash=True)
     assert np.array_equal(serial[1], parallel[1]) and serial[1].any() and not serial[1].all()
     assert_frame_equal(serial[0], parallel[0], check_exact=True)
+
+
+def test_text_fields_split_in_python_and_by_polars_agree(monkeypatch):
+    """A micro-batch's text fields are split in Python (``content._SMALL_TEXTS``), a larger one by Polars: same
+    columns (nulls, empty texts, non-ASCII, the envelope's escaped slashes)."""
+    contents = [
+        '{"Symbol":"VCB","Time":"09:15:00","LastPrice":58800.0,"LastVol":100}',
+        '{"Symbol":"","Time":null,"LastPrice":1}', '{"Symbol":"Ngân/hàng","Time":"09:15:01"}',
+        '{"LastPrice":2}', '{"Symbol":"A B","Time":" 09:15:02 "}',
+    ] * 3
+    for slash in (False, True):
+        small = _decode(contents, slash)
+        monkeypatch.setattr(content, "_SMALL_TEXTS", 0)
+        large = _decode(contents, slash)
+        monkeypatch.setattr(content, "_SMALL_TEXTS", 2048)
+        assert_frame_equal(small[0], large[0], check_exact=True)
+        assert (small[1] == large[1]).all()
+        assert small[0].get_column("Symbol").null_count() == 3 and small[0].height == len(contents)

@@ -155,3 +155,40 @@ def test_arrival_order_not_input_order():
     raw = raw_frames(frames)
     out = parse_frames(raw.reverse(), PARTITION)
     assert out["bar"].get_column("seq").to_list() == [1, 2]
+
+
+def test_the_one_query_table_is_taken_only_when_no_check_rejects(monkeypatch):
+    """``_finish_channel`` builds the table with non-strict casts and keeps it only when nothing is to be rejected;
+    every batch parses as through the checks alone (transforms.parse._FAST_FINISH off), frame by frame and whole."""
+    import json
+
+    import transforms.parse as parse_mod
+    from polars.testing import assert_frame_equal
+
+    base = {"TradingDate": "20/07/2026", "Time": "09:30:00", "Symbol": "VCB", "LastPrice": 58800, "LastVol": 100}
+    contents = [
+        base,
+        {**base, "LastVol": None}, {k: v for k, v in base.items() if k != "LastVol"},  # a null Int64 is kept
+        {**base, "LastVol": 9.223372036854776e18}, {**base, "LastVol": -1e19}, {**base, "LastVol": -(2**63)},
+        {**base, "LastVol": 1e300}, {**base, "LastVol": "NaN"}, {**base, "TotalVol": 1e30},
+        {**base, "Symbol": ""}, {**base, "Symbol": None}, {k: v for k, v in base.items() if k != "Symbol"},
+        {**base, "TradingDate": "2026-07-20"}, {**base, "TradingDate": None},
+        {k: v for k, v in base.items() if k != "TradingDate"},
+        {**base, "Time": "9h30"}, {**base, "Time": None}, {k: v for k, v in base.items() if k != "Time"},
+        {k: v for k, v in base.items() if k != "Time"} | {"TradingTime": " 09:31:00 "},
+    ]
+    payloads = [json.dumps({"DataType": "X-TRADE", "Content": json.dumps(c)}) for c in contents]
+    payloads += [json.dumps({"DataType": "MI", "Content": json.dumps(c)}) for c in (
+        {"IndexId": "VN30", "TradingDate": "20/07/2026", "Time": "09:30:00", "IndexValue": 1300.5},
+        {"IndexId": "", "TradingDate": "20/07/2026", "Time": "09:30:00", "IndexValue": 1300.5})]
+    batches = [raw_frames([p], start_seq=i + 1) for i, p in enumerate(payloads)] + [raw_frames(payloads)]
+    for day in (PARTITION, None):
+        for raw in batches:
+            fast = parse_frames(raw, day)
+            monkeypatch.setattr(parse_mod, "_FAST_FINISH", False)
+            checked = parse_frames(raw, day)
+            monkeypatch.setattr(parse_mod, "_FAST_FINISH", True)
+            for name in fast:
+                assert_frame_equal(fast[name], checked[name], check_exact=True)
+    whole = parse_frames(batches[-1], PARTITION)
+    assert (whole["quarantine"].height, whole["x_trade"].height, whole["index"].height) == (12, 8, 1)

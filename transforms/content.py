@@ -155,6 +155,7 @@ def _number(data, p, e, out):
     return p
 
 
+_SMALL_TEXTS = 2048  # up to this many text fields (frames x fields) _text_columns splits them in Python
 _SERIAL_MAX = 4096  # up to this many frames (one block of the parallel kernel) the serial kernel runs
 
 
@@ -364,9 +365,13 @@ def _text_columns(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: 
     if not names or m == 0:
         return [pl.Series(w, [], dtype=pl.String) for w in names]
     buf = _field_texts(data, starts, ends, rows)
+    null = ends[rows] < 0
+    if m * len(names) <= _SMALL_TEXTS:  # a micro-batch: split in Python, no Polars query at all
+        texts = buf[:-1].tobytes().decode().split("\n")
+        return [pl.Series(w, [None if null[k, s] else texts[s * m + k] for k in range(m)], dtype=pl.String)
+                for s, w in enumerate(names)]
     # a span lies between two ASCII quotes of valid UTF-8, so each piece is valid UTF-8 too
     values = pl.Series("v", [buf[:-1].tobytes()], dtype=pl.Binary).cast(pl.String).str.split("\n").explode()
-    null = ends[rows] < 0
     if null.any():  # null every null field in one pass over all of them (field-major, like ``values``)
         present = pl.Series(np.ascontiguousarray(~null.T).ravel())
         values = pl.select(pl.when(pl.lit(present)).then(pl.lit(values))).to_series()

@@ -51,12 +51,14 @@ class TradeContext(NamedTuple):
     tick: pl.DataFrame | None = None
 
 
-def _x_trade_trades(x_trade: pl.DataFrame, seen: pl.DataFrame | None = None) -> pl.DataFrame:
+def _x_trade_trades(x_trade: pl.LazyFrame, seen: pl.DataFrame | None = None,
+                    symbols: pl.Series | None = None) -> pl.LazyFrame:
+    """``symbols``: the symbols of ``x_trade`` (only their kept keys can be repeated)."""
     repeat_key = pl.struct(*REPEAT_KEY)
     if seen is not None and seen.height:
         # the key holds the symbol: only the kept keys of the batch's symbols can match (a few hundred of ~10k)
-        seen = seen.filter(pl.col("symbol").is_in(x_trade.get_column("symbol").unique()))
-        marked = pl.concat([seen.select(*REPEAT_KEY, pl.lit(True).alias("_seen")),
+        earlier = seen.lazy().filter(pl.col("symbol").is_in(symbols.implode()))
+        marked = pl.concat([earlier.select(*REPEAT_KEY, pl.lit(True).alias("_seen")),
                             x_trade.with_columns(pl.lit(False).alias("_seen"))], how="diagonal_relaxed")
         # one pass: the window (first of its repeat key) is evaluated over the whole frame before filtering
         x_trade = marked.filter(repeat_key.is_first_distinct() & ~pl.col("_seen"))
@@ -74,10 +76,10 @@ def _x_trade_trades(x_trade: pl.DataFrame, seen: pl.DataFrame | None = None) -> 
     )
 
 
-def _x_snapshot_trades(x: pl.DataFrame, baseline: pl.DataFrame | None = None) -> pl.DataFrame:
+def _x_snapshot_trades(x: pl.LazyFrame, baseline: pl.DataFrame | None = None, _symbols=None) -> pl.LazyFrame:
     prev_max = pl.col("total_vol").cum_max().shift(1).over("symbol")
     if baseline is not None and baseline.height:
-        x = x.join(baseline.select("symbol", pl.col("total_vol").alias("_base")), on="symbol", how="left",
+        x = x.join(baseline.lazy().select("symbol", pl.col("total_vol").alias("_base")), on="symbol", how="left",
                    maintain_order="left")
         prev_max = pl.max_horizontal(prev_max, pl.col("_base"))
     return (
@@ -93,7 +95,7 @@ def _x_snapshot_trades(x: pl.DataFrame, baseline: pl.DataFrame | None = None) ->
     )
 
 
-def _bar_trades(bar: pl.DataFrame) -> pl.DataFrame:
+def _bar_trades(bar: pl.LazyFrame, _earlier=None, _symbols=None) -> pl.LazyFrame:
     null_f, null_s = pl.lit(None, pl.Float64), pl.lit(None, pl.String)
     return bar.filter((pl.col("close") > 0) & (pl.col("volume") > 0)).select(
         "session", "seq", "trading_date", "exch_time", "symbol", null_s.alias("_exchange"), null_s.alias("_market_id"),
@@ -192,26 +194,42 @@ def build_trades(parsed: dict[str, pl.DataFrame], ranks: dict[str, int] | None =
     context = context or TradeContext()
     sources = merge_sources(context.sources, trade_sources(parsed))
     by_source = {src: [s for s, v in sources.items() if v == src] for src in ("X-TRADE", "X", "B")}
-    # a channel no symbol takes its trades from costs nothing (a micro-batch pays per Polars call, not per row)
-    parts = [
-        make(parsed[table].filter(pl.col("symbol").is_in(by_source[src])), *earlier)
-        for src, table, make, earlier in (("X-TRADE", "x_trade", _x_trade_trades, (context.seen,)),
-                                          ("X", "x", _x_snapshot_trades, (context.x_baseline,)),
-                                          ("B", "bar", _bar_trades, ()))
-        if by_source[src] and parsed[table].height
-    ]
+    # a channel no symbol takes its trades from costs nothing (a micro-batch pays per Polars call, not per row):
+    # the trades are one lazy query up to the book join, the tick reference and classification a second one
+    parts = []
+    for src, table, make, earlier in (("X-TRADE", "x_trade", _x_trade_trades, context.seen),
+                                      ("X", "x", _x_snapshot_trades, context.x_baseline),
+                                      ("B", "bar", _bar_trades, None)):
+        if not (by_source[src] and parsed[table].height):
+            continue
+        symbols = parsed[table].get_column("symbol").unique()
+        rows = parsed[table].lazy()
+        if not set(symbols.to_list()) <= set(by_source[src]):  # some symbol's trades come from another channel
+            rows = rows.filter(pl.col("symbol").is_in(by_source[src]))
+            symbols = symbols.filter(symbols.is_in(by_source[src]))
+        parts.append(make(rows, earlier, symbols))
     if not parts:
         return schemas.empty(schemas.TRADES)
     trades = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
-    ranks = ranks or arrival_order(trades, parsed["x_quote"], parsed["x"])
+    if not ranks:
+        trades = _collect(trades)
+        ranks = arrival_order(trades, parsed["x_quote"], parsed["x"])
+        trades = trades.lazy()
     exprs = _trade_exprs(params)
     trades = trades.with_columns(arrival_key(ranks), exprs.exchange).sort("_arr").with_columns(*exprs.value_phase)
-    trades = _attach_book(trades, parsed, ranks, context.books)
-    trades = _attach_tick_reference(trades, context.tick)
-    trades = trades.with_columns(exprs.final_phase)
-    classified = (classify_trades(trades, params.classification) if exprs.classification is None
-                  else trades.with_columns(*exprs.classification))
-    return classified.select(list(schemas.TRADES)).cast(dict(schemas.TRADES))
+    trades = _collect(_attach_book(trades, parsed, ranks, context.books))
+    trades = _attach_tick_reference(trades, context.tick).with_columns(exprs.final_phase)
+    if exprs.classification is None:
+        classified = classify_trades(_collect(trades), params.classification).lazy()
+    else:
+        classified = trades.with_columns(*exprs.classification)
+    return _collect(classified.select(list(schemas.TRADES)).cast(dict(schemas.TRADES)))
+
+
+def _collect(query: pl.LazyFrame) -> pl.DataFrame:
+    """Run ``query`` as eager calls run (the in-memory engine, no plan optimization): ``collect()``'s default
+    engine choice costs ~0.1 ms more per query, more than a micro-batch's rows."""
+    return query.collect(engine="in-memory", optimizations=pl.QueryOptFlags.none())
 
 
 class _TradeExprs(NamedTuple):
@@ -236,13 +254,13 @@ def _trade_exprs(params: AnalyticsParams) -> _TradeExprs:
     )
 
 
-def _attach_book(trades: pl.DataFrame, parsed: dict[str, pl.DataFrame], ranks: dict[str, int],
-                 earlier: pl.DataFrame | None = None) -> pl.DataFrame:
+def _attach_book(trades: pl.LazyFrame, parsed: dict[str, pl.DataFrame], ranks: dict[str, int],
+                 earlier: pl.DataFrame | None = None) -> pl.LazyFrame:
     """Join each trade with the latest X-QUOTE / X book of its symbol that arrived strictly before it."""
     cols = ["session", "seq", "symbol", "bid_price_1", "ask_price_1"]
-    sources = [parsed["x_quote"].select(cols), parsed["x"].select(cols)]
+    sources = [parsed["x_quote"].lazy().select(cols), parsed["x"].lazy().select(cols)]
     if earlier is not None and earlier.height:
-        sources.insert(0, earlier.select(cols).cast({c: parsed["x_quote"].schema[c] for c in cols}))
+        sources.insert(0, earlier.lazy().select(cols).cast({c: parsed["x_quote"].schema[c] for c in cols}))
     books = (
         pl.concat(sources, how="vertical")
         .with_columns(arrival_key(ranks))
@@ -255,7 +273,7 @@ def _attach_book(trades: pl.DataFrame, parsed: dict[str, pl.DataFrame], ranks: d
     )
 
 
-def tick_references(history: pl.DataFrame) -> pl.DataFrame:
+def tick_references(history: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """``_tick_ref`` per row of ``history`` (non-put-through prints, arrival order, columns symbol + price): the
     most recent earlier price of the symbol that differs from the row's price (docs/analytics.md §3, tick rule)."""
     prev = pl.col("price").shift(1).over("symbol")
@@ -264,15 +282,15 @@ def tick_references(history: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _attach_tick_reference(trades: pl.DataFrame, earlier: pl.DataFrame | None = None) -> pl.DataFrame:
+def _attach_tick_reference(trades: pl.DataFrame, earlier: pl.DataFrame | None = None) -> pl.LazyFrame:
     """``_tick_ref``: the most recent earlier non-put-through price of the symbol that differs from this one."""
-    history = trades.filter(pl.col("phase") != "pt").select("_arr", "symbol", "price")
+    history = trades.lazy().filter(pl.col("phase") != "pt").select("_arr", "symbol", "price")
     if earlier is not None and earlier.height:  # earlier prints come first; _arr -1 never joins a trade
-        history = pl.concat([earlier.select(pl.lit(-1, pl.Int64).alias("_arr"), "symbol", "price"), history],
+        history = pl.concat([earlier.lazy().select(pl.lit(-1, pl.Int64).alias("_arr"), "symbol", "price"), history],
                             how="vertical_relaxed")
     history = tick_references(history)
-    return trades.join(history.select("_arr", "_tick_ref").filter(pl.col("_arr") >= 0), on="_arr", how="left",
-                       maintain_order="left")
+    return trades.lazy().join(history.select("_arr", "_tick_ref").filter(pl.col("_arr") >= 0), on="_arr",
+                              how="left", maintain_order="left")
 
 
 def _default_classification() -> list[pl.Expr]:

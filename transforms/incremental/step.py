@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import polars as pl
 
 from transforms import schemas
@@ -82,15 +83,20 @@ def step(state: LiveState, raw: pl.DataFrame, *, parsed: dict[str, pl.DataFrame]
     """
     if raw.height == 0:
         return state, _empty_outputs()
-    raw = raw.sort("session", "seq", maintain_order=True)
+    batch_sessions = set(raw.get_column("session").to_list())
+    seq = raw.get_column("seq").to_numpy()
+    # the usual micro-batch: one capture session, seq strictly increasing (in order, no duplicate)
+    in_order = len(batch_sessions) == 1 and (seq.size < 2 or bool((np.diff(seq.astype(np.int64)) > 0).all()))
+    if not in_order:
+        raw = raw.sort("session", "seq", maintain_order=True)
     first = (raw.item(0, "session"), int(raw.item(0, "seq")))
     if state.last_key is not None and first <= state.last_key:
         raise OrderViolation(f"frame {first} arrived after {state.last_key} was consumed (arrival order is "
                              "(session, seq)): a late segment of an earlier capture session")
-    if raw.select(pl.struct("session", "seq").is_duplicated().any()).item():
+    if not in_order and raw.select(pl.struct("session", "seq").is_duplicated().any()).item():
         raise OrderViolation("the batch holds a (session, seq) twice; dedupe by the per-session watermark")
     last = (raw.item(raw.height - 1, "session"), int(raw.item(raw.height - 1, "seq")))
-    sessions = tuple(sorted(set(state.sessions) | set(raw.get_column("session").unique().to_list())))
+    sessions = tuple(sorted(set(state.sessions) | batch_sessions))
     ranks = {s: i for i, s in enumerate(sessions)}
     parsed = parse_frames(raw, state.day) if parsed is None else parsed
     batch_sources = trade_sources(parsed)

@@ -14,12 +14,26 @@ import polars as pl
 
 from transforms import schemas
 
+from market import clock
 from market import rules as market
 from market.reference_data import UNKNOWN_SECTOR, sectors
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.windows import StreamIndex, arrival_key, arrival_order, effective_time
 
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")
+
+
+_ICT_S = int(clock.ICT.utcoffset(None).total_seconds())
+
+
+def local_epoch_s(exch_time: pl.Series) -> np.ndarray:
+    """Int64 epoch seconds of the exchange wall clock, as ``exch_time.dt.replace_time_zone(None).dt.epoch("s")``
+    (:func:`~transforms.windows.effective_time`'s seconds): for ``EXCH_TIME`` without nulls from the UTC
+    microseconds and the fixed UTC+7 (Vietnam has no daylight saving, ``market.clock``), without a Polars query;
+    else by Polars."""
+    if exch_time.dtype == schemas.EXCH_TIME and exch_time.null_count() == 0:
+        return exch_time.to_physical().to_numpy() // 1_000_000 + _ICT_S
+    return exch_time.dt.replace_time_zone(None).dt.epoch("s").to_numpy().astype(np.int64)
 
 
 def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None,

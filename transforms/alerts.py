@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from transforms import schemas
-from transforms.foreign import local_epoch_s
+from transforms.foreign import arrival_keys, local_epoch_s
 from transforms.params import DEFAULT_PARAMS, AlertParams, AnalyticsParams
 from transforms.windows import (
     StreamIndex,
@@ -36,35 +36,6 @@ _AT_FLOOR = (pl.col("floor") > 0) & (pl.col("price") <= pl.col("floor"))
 _BREAKOUT = ((pl.col("phase") != "pt") & (_AT_CEILING.fill_null(False) | _AT_FLOOR.fill_null(False))).alias("_brk")
 
 
-def _arrival(frame: pl.DataFrame, ranks: dict[str, int], after: tuple[str, int] | None
-             ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """``frame`` in arrival order, its arrival key ``_arr`` and which rows arrived after ``after`` (numpy, per row).
-
-    One capture session (the usual case, checked on the session column): the key is its rank and seq, read without
-    a Polars query. The frame is sorted only when it is not already in arrival order (the live step's frames are).
-    """
-    session = frame.get_column("session")
-    first = session[0] if frame.height else None
-    if first is not None and first in ranks and session[-1] == first and session.is_sorted():  # one session
-        arr = frame.get_column("seq").to_numpy().astype(np.int64) + ranks[first] * (1 << 40)
-        new = None
-    else:
-        keys = frame.select(arrival_key(ranks), after_key(after).alias("_new"))
-        arr, new = keys.get_column("_arr").to_numpy(), keys.get_column("_new").to_numpy()
-    if arr.size > 1 and not bool((arr[1:] >= arr[:-1]).all()):  # not arrival order: sorted by the key
-        return _arrival(frame.with_columns(arrival_key(ranks)).sort("_arr").drop("_arr"), ranks, after)
-    if new is None:
-        if after is None or first > after[0]:
-            new = np.ones(arr.size, dtype=bool)
-        elif first == after[0]:
-            new = frame.get_column("seq").to_numpy() > after[1]
-        else:
-            new = np.zeros(arr.size, dtype=bool)
-    elif new.size != arr.size:  # after is None: a literal True
-        new = np.ones(arr.size, dtype=bool)
-    return frame, arr, new
-
-
 def _stream_keys(frame: pl.DataFrame, ranks: dict[str, int], after: tuple[str, int] | None = None
                  ) -> tuple[pl.DataFrame, dict | None]:
     """``frame`` in arrival order and numpy arrays over the rows of the symbols that have a row after ``after``
@@ -76,7 +47,7 @@ def _stream_keys(frame: pl.DataFrame, ranks: dict[str, int], after: tuple[str, i
     ``_teff`` is taken from the frame when it already has one without nulls (the live step carries it for its
     context), else computed as :func:`~transforms.windows.effective_time` does.
     """
-    frame, arr, new = _arrival(frame, ranks, after)
+    frame, arr, new = arrival_keys(frame, ranks, after)
     if not new.any():
         return frame, None
     symbol = frame.get_column("symbol")
@@ -306,7 +277,7 @@ def alerts_after(trades: pl.DataFrame, flow: pl.DataFrame, basis: pl.DataFrame,
         if fk is not None:
             candidates.append(_foreign_acceleration_rows(flow, fk, fk["_new"], a.foreign_acceleration))
     if basis.height and a.basis_flip.enabled:
-        basis, _, new = _arrival(basis, ranks, after)  # in arrival order, as effective_time needs
+        basis, _, new = arrival_keys(basis, ranks, after)  # in arrival order, as effective_time needs
         if new.any():  # one query: t_eff, the flips, those after ``after``
             flips = _basis_flip_rows(basis.lazy().with_columns(effective_time("symbol")), a)
             candidates.append(flips.filter(after_key(after)).collect())

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from transforms import schemas
+from transforms.foreign import arrival_keys, local_epoch_s
 from transforms.params import DEFAULT_PARAMS, AlertParams, AnalyticsParams
 from transforms.windows import (
     StreamIndex,
@@ -23,7 +24,6 @@ from transforms.windows import (
     effective_time,
     group_by_codes,
     running_max,
-    stream_codes,
 )
 
 SEVERITY = {"VOLUME_SPIKE": "WARNING", "PRICE_BREAKOUT": "CRITICAL", "FOREIGN_ACCELERATION": "WARNING",
@@ -31,59 +31,76 @@ SEVERITY = {"VOLUME_SPIKE": "WARNING", "PRICE_BREAKOUT": "CRITICAL", "FOREIGN_AC
 _CAND = ["session", "seq", "trading_date", "exch_time", "symbol", "_teff", "alert_type", "metric", "threshold", "details"]
 
 
-def _with_teff(frame: pl.DataFrame, ranks: dict[str, int], stream: str = "symbol") -> pl.DataFrame:
-    return frame.with_columns(arrival_key(ranks)).sort("_arr").with_columns(effective_time(stream))
-
-
-_SECS = pl.col("exch_time").dt.replace_time_zone(None).dt.epoch("s").alias("_secs")
 _AT_CEILING = (pl.col("ceiling") > 0) & (pl.col("price") >= pl.col("ceiling"))
 _AT_FLOOR = (pl.col("floor") > 0) & (pl.col("price") <= pl.col("floor"))
 _BREAKOUT = ((pl.col("phase") != "pt") & (_AT_CEILING.fill_null(False) | _AT_FLOOR.fill_null(False))).alias("_brk")
-_CONTINUOUS = (pl.col("phase") == "continuous").alias("_cont")
 
 
-def _stream_keys(frame: pl.DataFrame, ranks: dict[str, int], *exprs: pl.Expr) -> tuple[pl.DataFrame, dict]:
-    """``frame`` in arrival order and, per row, numpy arrays of its arrival key ``_arr``, stream code ``_code``,
-    ``_teff`` and ``exprs``, all from one Polars pass.
+def _stream_keys(frame: pl.DataFrame, ranks: dict[str, int], after: tuple[str, int] | None = None
+                 ) -> tuple[pl.DataFrame, dict | None]:
+    """``frame`` in arrival order and numpy arrays over the rows of the symbols that have a row after ``after``
+    (every row when None), in arrival order: ``_row`` (the row in ``frame``), ``_arr``, ``_new`` (after ``after``),
+    ``_teff`` and ``_order``/``_dense`` (:func:`~transforms.windows.group_by_codes` of the symbol); ``None`` for
+    the arrays when no row is after ``after``. Every window reads only its own symbol's earlier rows, so the other
+    symbols' rows are left out (a micro-batch's few new rows need a small part of the context).
 
     ``_teff`` is taken from the frame when it already has one without nulls (the live step carries it for its
-    context), else computed as :func:`~transforms.windows.effective_time` does. The frame is sorted by ``_arr``
-    only when it is not already in arrival order (the live step's frames are).
+    context), else computed as :func:`~transforms.windows.effective_time` does.
     """
-    carried = "_teff" in frame.columns and frame.get_column("_teff").null_count() == 0
-    session = frame.get_column("session")
-    one = session.len() > 0 and session[0] in ranks and bool((session == session[0]).all())
-    # One capture session (the usual case): the arrival key is its rank and seq, no per-row lookup of the string.
-    arr = (pl.col("seq").cast(pl.Int64) + ranks[session[0]] * (1 << 40)).alias("_arr") if one else arrival_key(ranks)
-    cols = [arr, stream_codes("symbol").alias("_code"), pl.col("_teff").cast(pl.Int64) if carried else _SECS, *exprs]
-    keys = frame.select(cols)
-    if not keys.get_column("_arr").is_sorted():  # not arrival order: sort as _with_teff does, then read again
-        frame = frame.with_columns(arrival_key(ranks)).sort("_arr").drop("_arr")
-        keys = frame.select(cols)
-    out = {c: keys.get_column(c).to_numpy() for c in keys.columns}
-    order, dense = group_by_codes(out["_code"])
-    if not carried:  # running max of exch_time per symbol in arrival order, computed in stream order
+    frame, arr, new = arrival_keys(frame, ranks, after)
+    if not new.any():
+        return frame, None
+    symbol = frame.get_column("symbol")
+    if new.all():
+        rows, keep = np.arange(frame.height), None
+    else:  # rows whose symbol's hash is one of the new rows' (a collision only adds a symbol; codes come after)
+        h = symbol.hash().to_numpy()
+        mask = np.isin(h, np.unique(h[new]))
+        rows, keep = np.flatnonzero(mask), pl.Series(mask)
+    out = {"_row": rows, "_arr": arr[rows], "_new": new[rows], "_keep": keep}
+    order, dense = group_by_codes(_column(frame, out, "symbol").cast(pl.Categorical).to_physical().to_numpy()
+                                  .astype(np.int64))
+    if "_teff" in frame.columns and frame.get_column("_teff").null_count() == 0:
+        out["_teff"] = _column(frame, out, "_teff").to_numpy().astype(np.int64)
+    else:  # running max of exch_time per symbol in arrival order, computed in stream order
+        secs = local_epoch_s(_column(frame, out, "exch_time"))
         teff = np.empty(len(order), dtype=np.int64)
-        teff[order] = running_max(dense, out.pop("_secs").astype(np.int64)[order])
+        teff[order] = running_max(dense, secs[order])
         out["_teff"] = teff
     out["_order"], out["_dense"] = order, dense
     return frame, out
 
 
-def _gather(frame: pl.DataFrame, keys: dict, rows: np.ndarray) -> pl.DataFrame:
-    """Rows ``rows`` of ``frame`` (in that order) with their ``_teff`` and ``_arr``."""
-    return frame[rows].with_columns(pl.Series("_teff", keys["_teff"][rows]), pl.Series("_arr", keys["_arr"][rows]))
+def _column(frame: pl.DataFrame, keys: dict, name: str) -> pl.Series:
+    """Column ``name`` of ``frame`` at the rows of ``keys`` (the rows :func:`_stream_keys` kept)."""
+    col = frame.get_column(name)
+    return col if keys["_keep"] is None else col.filter(keys["_keep"])
+
+
+def _gather(frame: pl.DataFrame, keys: dict, rows: np.ndarray, **columns: np.ndarray) -> pl.LazyFrame:
+    """Rows ``rows`` (indices into ``keys``' arrays, in that order) of ``frame`` with their ``_teff`` and
+    ``columns`` (arrays aligned with ``rows``)."""
+    extra = {"_teff": keys["_teff"][rows], **columns}
+    return frame[keys["_row"][rows]].lazy().with_columns(pl.Series(k, v) for k, v in extra.items())
+
+
+def _by_symbol(frame: pl.DataFrame, keys: dict, rows: np.ndarray) -> np.ndarray:
+    """The permutation of ``rows`` (indices into ``keys``' arrays) that orders them by (symbol, arrival), stable: the
+    candidates' order, as ``sort("symbol", "_arr", maintain_order=True)`` (strings by code point, nulls first)."""
+    symbols = frame.get_column("symbol")[keys["_row"][rows]].to_list()
+    rank = {s: i for i, s in enumerate(sorted(set(symbols), key=lambda s: (s is not None, s or "")))}
+    return np.lexsort((keys["_arr"][rows], np.array([rank[s] for s in symbols], dtype=np.int64)))
 
 
 def _volume_spike_rows(frame: pl.DataFrame, keys: dict, only: np.ndarray | None, p) -> pl.DataFrame:
     """VOLUME_SPIKE candidates among the rows of ``frame`` flagged in ``only`` (all when None), in (symbol,
     arrival) order; the windows still read every earlier continuous row."""
-    cont = keys["_cont"][keys["_order"]]
+    cont = (_column(frame, keys, "phase") == "continuous").to_numpy()[keys["_order"]]
     order, dense = keys["_order"][cont], keys["_dense"][cont]  # continuous rows in (symbol, arrival) order
     if order.size == 0:
         return pl.DataFrame()
     idx = StreamIndex(None, codes=dense, teff=keys["_teff"][order])
-    vol = keys["volume"][order]
+    vol = _column(frame, keys, "volume").to_numpy()[order]
     total = idx.window_sum(vol, p.window_s, include_self=False)
     n = idx.window_count(p.window_s, include_self=False)
     hit = (n >= p.min_trades) & (vol * n > p.factor * total)
@@ -91,10 +108,10 @@ def _volume_spike_rows(frame: pl.DataFrame, keys: dict, only: np.ndarray | None,
         hit &= only[order]
     if not hit.any():
         return pl.DataFrame()
-    rows = _gather(frame, keys, order[hit]).with_columns(pl.Series("_sum", total[hit]), pl.Series("_n", n[hit]))
-    rows = rows.sort("symbol", "_arr", maintain_order=True)  # the candidates' order: (symbol, arrival)
-    mean = np.char.mod("%.1f", rows.get_column("_sum").to_numpy() / rows.get_column("_n").to_numpy())
-    # printf rounding of the float, as f"{x:.1f}"; no Python loop
+    sel = np.flatnonzero(hit)
+    sel = sel[_by_symbol(frame, keys, order[sel])]  # the candidates' order: (symbol, arrival)
+    rows = _gather(frame, keys, order[sel], _sum=total[sel], _n=n[sel])
+    mean = np.char.mod("%.1f", total[sel] / n[sel])  # printf rounding of the float, as f"{x:.1f}"; no Python loop
     details = pl.format("volume {} > {} x mean {} over {} trades in {} min", pl.col("volume"),
                         pl.lit(f"{p.factor:g}"), pl.Series(mean), pl.col("_n"), pl.lit(f"{p.window_s / 60:g}"))
     return rows.with_columns(
@@ -102,7 +119,7 @@ def _volume_spike_rows(frame: pl.DataFrame, keys: dict, only: np.ndarray | None,
         pl.col("volume").cast(pl.Float64).alias("metric"),
         (p.factor * pl.col("_sum") / pl.col("_n")).alias("threshold"),
         details.alias("details"),
-    ).select(_CAND)
+    ).select(_CAND).collect()
 
 
 def volume_spikes(trades: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.alerts,
@@ -111,18 +128,20 @@ def volume_spikes(trades: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.ale
     then computed in arrival order), ordered by (symbol, arrival); thresholds ``params.volume_spike``.
     Output columns: session, seq, trading_date, exch_time, symbol, ``_teff`` (Int64 s), alert_type, metric
     (volume, Float64), threshold (Float64 shares), details; an empty frame without columns when there is none."""
-    trades, keys = _stream_keys(trades, ranks or arrival_order(trades), _CONTINUOUS, pl.col("volume"))
+    trades, keys = _stream_keys(trades, ranks or arrival_order(trades))
+    if keys is None:
+        return pl.DataFrame()
     return _volume_spike_rows(trades, keys, None, params.volume_spike)
 
 
-def _price_breakout_rows(rows: pl.DataFrame) -> pl.DataFrame:
+def _price_breakout_rows(rows: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     ceiling = _AT_CEILING.fill_null(False)
-    return rows.with_columns(
+    return rows.lazy().with_columns(
         pl.lit("PRICE_BREAKOUT").alias("alert_type"),
         pl.col("price").alias("metric"),
         pl.when(ceiling).then(pl.col("ceiling")).otherwise(pl.col("floor")).alias("threshold"),
         pl.when(ceiling).then(pl.lit("at ceiling")).otherwise(pl.lit("at floor")).alias("details"),
-    ).select(_CAND)
+    ).select(_CAND).collect()
 
 
 def price_breakouts(trades: pl.DataFrame) -> pl.DataFrame:
@@ -137,7 +156,7 @@ def _foreign_acceleration_rows(frame: pl.DataFrame, keys: dict, only: np.ndarray
     if order.size == 0:
         return pl.DataFrame()
     idx = StreamIndex(None, codes=dense, teff=keys["_teff"][order])
-    level = keys["cum_net_val_vnd"][order]
+    level = _column(frame, keys, "cum_net_val_vnd").to_numpy()[order]
     j = idx.last_at_or_before(p.window_s)
     first = np.searchsorted(idx.codes, idx.codes, side="left")  # no row a window back: the baseline's level
     prev = level[np.where(j >= 0, j, first)]
@@ -147,8 +166,9 @@ def _foreign_acceleration_rows(frame: pl.DataFrame, keys: dict, only: np.ndarray
         hit &= only[order]
     if not hit.any():
         return pl.DataFrame()
-    rows = (_gather(frame, keys, order[hit]).with_columns(pl.Series("_d", d[hit]), pl.Series("_prev", prev[hit]))
-            .sort("symbol", "_arr", maintain_order=True))
+    sel = np.flatnonzero(hit)
+    sel = sel[_by_symbol(frame, keys, order[sel])]  # the candidates' order: (symbol, arrival)
+    rows = _gather(frame, keys, order[sel], _d=d[sel], _prev=prev[sel])
     sign = pl.when(pl.col("_d") >= 0).then(pl.lit("+")).otherwise(pl.lit(""))  # f"{x:+d}"
     details = pl.format("net foreign value {}{} VND in {} min vs level {} VND", sign, pl.col("_d"),
                         pl.lit(f"{p.window_s / 60:g}"), pl.col("_prev"))
@@ -157,7 +177,7 @@ def _foreign_acceleration_rows(frame: pl.DataFrame, keys: dict, only: np.ndarray
         pl.col("_d").cast(pl.Float64).alias("metric"),
         pl.col("_prev").cast(pl.Float64).alias("threshold"),
         details.alias("details"),
-    ).select(_CAND)
+    ).select(_CAND).collect()
 
 
 def foreign_accelerations(flow: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.alerts,
@@ -165,13 +185,19 @@ def foreign_accelerations(flow: pl.DataFrame, params: AlertParams = DEFAULT_PARA
     """FOREIGN_ACCELERATION candidates from ``FOREIGN_FLOW`` rows (``_teff`` computed when absent), ordered by
     (symbol, arrival); thresholds ``params.foreign_acceleration``: ``|D| >= min_vnd`` and
     ``100 |D| > min_pct |L_prev|``. Columns as :func:`volume_spikes` (metric D and threshold L_prev in VND)."""
-    flow, keys = _stream_keys(flow, ranks or arrival_order(flow), pl.col("cum_net_val_vnd"))
+    flow, keys = _stream_keys(flow, ranks or arrival_order(flow))
+    if keys is None:
+        return pl.DataFrame()
     return _foreign_acceleration_rows(flow, keys, None, params.foreign_acceleration)
 
 
 def basis_flips(basis: pl.DataFrame, params: AlertParams = DEFAULT_PARAMS.alerts) -> pl.DataFrame:
     """BASIS_FLIP candidates: a basis with a sign whose sign differs from the previous one with a sign (per
     contract); ``|basis| <= params.basis_flip.deadband_pts`` has no sign (default 0: only 0 has none)."""
+    return _basis_flip_rows(basis.lazy(), params).collect()
+
+
+def _basis_flip_rows(basis: pl.LazyFrame, params: AlertParams) -> pl.LazyFrame:
     dead = params.basis_flip.deadband_pts
     sign = pl.when(pl.col("basis_pts").abs() <= dead).then(0.0).otherwise(pl.col("basis_pts").sign())
     nonzero = pl.when(sign != 0)
@@ -227,39 +253,51 @@ def alerts_after(trades: pl.DataFrame, flow: pl.DataFrame, basis: pl.DataFrame,
     """
     ranks = ranks or arrival_order(trades, flow, basis)
     a = params.alerts
-    new = after_key(after).alias("_new")
     # Only rows after ``after`` can raise a candidate: each rule is evaluated at those rows only (the windows still
-    # read the context), and a rule whose stream has no such row costs one pass to find out. ``_teff`` is computed
-    # once per stream (or taken from the carried context) and shared by the rules of that stream.
+    # read the context of their symbols), and a rule whose stream has no such row costs one pass to find out.
+    # ``_teff`` is computed once per stream (or taken from the carried context) and shared by the rules of that
+    # stream.
     candidates = []
     if trades.height and (a.volume_spike.enabled or a.price_breakout.enabled):
-        trades, tk = _stream_keys(trades, ranks, new, _CONTINUOUS, _BREAKOUT, pl.col("volume"))
-        if tk["_new"].any():
+        trades, tk = _stream_keys(trades, ranks, after)
+        if tk is not None:
             if a.volume_spike.enabled:
                 candidates.append(_volume_spike_rows(trades, tk, tk["_new"], a.volume_spike))
-            breakout = np.flatnonzero(tk["_new"] & tk["_brk"])
-            if a.price_breakout.enabled and breakout.size:
-                candidates.append(_price_breakout_rows(_gather(trades, tk, breakout)))
+            if a.price_breakout.enabled:  # the rule on a frame of the new rows' four columns
+                new = np.flatnonzero(tk["_new"])
+                at = np.zeros(trades.height, dtype=bool)
+                at[tk["_row"][new]] = True
+                at = pl.Series(at)
+                cols = pl.DataFrame([trades.get_column(c).filter(at) for c in ("phase", "price", "ceiling", "floor")])
+                breakout = new[cols.select(_BREAKOUT).to_series().to_numpy()]
+                if breakout.size:
+                    candidates.append(_price_breakout_rows(_gather(trades, tk, breakout)))
     if flow.height and a.foreign_acceleration.enabled:
-        flow, fk = _stream_keys(flow, ranks, new, pl.col("cum_net_val_vnd"))
-        if fk["_new"].any():
+        flow, fk = _stream_keys(flow, ranks, after)
+        if fk is not None:
             candidates.append(_foreign_acceleration_rows(flow, fk, fk["_new"], a.foreign_acceleration))
-    if basis.height and a.basis_flip.enabled and basis.select(after_key(after).any()).item():
-        candidates.append(basis_flips(_with_teff(basis, ranks), a).filter(after_key(after)))
+    if basis.height and a.basis_flip.enabled:
+        basis, _, new = arrival_keys(basis, ranks, after)  # in arrival order, as effective_time needs
+        if new.any():  # one query: t_eff, the flips, those after ``after``
+            flips = _basis_flip_rows(basis.lazy().with_columns(effective_time("symbol")), a)
+            candidates.append(flips.filter(after_key(after)).collect())
     candidates = [c for c in candidates if c.height]
     if not candidates:
         return schemas.empty(schemas.ALERTS), dict(last_emitted or {})
     cand = (
-        pl.concat([c.cast({"metric": pl.Float64, "threshold": pl.Float64}) for c in candidates], how="vertical_relaxed")
+        pl.concat([c.lazy().cast({"metric": pl.Float64, "threshold": pl.Float64}) for c in candidates],
+                  how="vertical_relaxed")
         .with_columns(arrival_key(ranks))
         .sort("_arr", "alert_type")
+        .collect()
     )
     emit, last = cooldown_from(cand, a.cooldown_s, by=["alert_type", "symbol"], last_emitted=last_emitted)
-    emitted = cand.filter(emit)
     out = (
-        emitted.with_columns(pl.col("alert_type").replace_strict(SEVERITY, return_dtype=pl.String).alias("severity"))
+        cand.lazy().filter(emit)
+        .with_columns(pl.col("alert_type").replace_strict(SEVERITY, return_dtype=pl.String).alias("severity"))
         .sort("session", "seq", "alert_type")
         .select(list(schemas.ALERTS))
         .cast(dict(schemas.ALERTS))
+        .collect()
     )
     return out, last

@@ -14,12 +14,71 @@ import polars as pl
 
 from transforms import schemas
 
+from market import clock
 from market import rules as market
 from market.reference_data import UNKNOWN_SECTOR, sectors
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams
-from transforms.windows import StreamIndex, arrival_key, arrival_order, effective_time
+from transforms.windows import (
+    StreamIndex,
+    after_key,
+    arrival_key,
+    arrival_order,
+    group_by_codes,
+    running_max,
+    stream_codes,
+)
 
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")
+
+
+_ICT_S = int(clock.ICT.utcoffset(None).total_seconds())
+_ICT_SINCE_US = 189_302_400 * 10**6  # 1976-01-01 UTC: Asia/Ho_Chi_Minh has been UTC+7 since June 1975 (tzdata)
+
+
+def local_epoch_s(exch_time: pl.Series) -> np.ndarray:
+    """Int64 epoch seconds of the exchange wall clock, as ``exch_time.dt.replace_time_zone(None).dt.epoch("s")``
+    (:func:`~transforms.windows.effective_time`'s seconds): for ``EXCH_TIME`` without nulls from the UTC
+    microseconds and the fixed UTC+7 (Vietnam has no daylight saving, ``market.clock``; from 1976), without a
+    Polars query; else by Polars."""
+    if exch_time.dtype == schemas.EXCH_TIME and exch_time.null_count() == 0:
+        us = exch_time.cast(pl.Int64).to_numpy()
+        if us.size and us.min() >= _ICT_SINCE_US:
+            return us // 1_000_000 + _ICT_S
+    return exch_time.dt.replace_time_zone(None).dt.epoch("s").to_numpy().astype(np.int64)
+
+
+def arrival_keys(frame: pl.DataFrame, ranks: dict[str, int], after: tuple[str, int] | None = None, *,
+                 ties: str | None = None) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """``frame`` in arrival order, its arrival key ``_arr`` (:func:`~transforms.windows.arrival_key`) and which rows
+    arrived after ``after`` (:func:`~transforms.windows.after_key`; all when None), both numpy, per row.
+
+    One capture session (the usual case, checked on the session column): the key is its rank and seq, read without
+    a Polars query. The frame is sorted by the key only when it is not already in arrival order (the live step's
+    frames are); with ``ties`` (a column), rows of one frame are ordered by that column.
+    """
+    session = frame.get_column("session")
+    first = session[0] if frame.height else None
+    if first is not None and first in ranks and session[-1] == first and session.is_sorted():  # one session
+        arr = frame.get_column("seq").to_numpy().astype(np.int64) + ranks[first] * (1 << 40)
+        new = None
+    else:
+        keys = frame.select(arrival_key(ranks), after_key(after).alias("_new"))
+        arr, new = keys.get_column("_arr").to_numpy(), keys.get_column("_new").to_numpy()
+    step = arr[1:] - arr[:-1]
+    if arr.size > 1 and not bool((step > 0).all() if ties else (step >= 0).all()):
+        by = ["_arr", ties] if ties else ["_arr"]
+        return arrival_keys(frame.with_columns(arrival_key(ranks)).sort(by, maintain_order=bool(ties)).drop("_arr"),
+                            ranks, after, ties=None)
+    if new is None:
+        if after is None or first > after[0]:
+            new = np.ones(arr.size, dtype=bool)
+        elif first == after[0]:
+            new = frame.get_column("seq").to_numpy() > after[1]
+        else:
+            new = np.zeros(arr.size, dtype=bool)
+    elif new.size != arr.size:  # after is None: a literal True
+        new = np.ones(arr.size, dtype=bool)
+    return frame, arr, new
 
 
 def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None,
@@ -35,73 +94,79 @@ def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None
 
     Returns
     -------
-    ``transforms.schemas.FOREIGN_FLOW`` in arrival order: levels, non-negative deltas (0 at a symbol's first row,
-    the baseline), net (buy - sell) in shares and VND, the net level, speeds (net, buy, sell shares/minute since
-    the row 5 minutes back, over the elapsed exchange time; null at the baseline), accelerations (speed now -
-    the speed of the row 1 minute back), room used (fraction) and the correction flag (docs/analytics.md §6).
+    ``transforms.schemas.FOREIGN_FLOW`` in arrival order (rows of one frame by symbol): levels, non-negative deltas
+    (0 at a symbol's first row, the baseline), net (buy - sell) in shares and VND, the net level, speeds (net, buy,
+    sell shares/minute since the row 5 minutes back, over the elapsed exchange time; null at the baseline),
+    accelerations (speed now - the speed of the row 1 minute back), room used (fraction) and the correction flag
+    (docs/analytics.md §6).
     """
     if foreign_room.height == 0:
         return schemas.empty(schemas.FOREIGN_FLOW)
     ranks = ranks or arrival_order(foreign_room)
-    f = (
-        foreign_room.with_columns(
-            arrival_key(ranks),
-            pl.col("buy_vol").fill_null(0),
-            pl.col("sell_vol").fill_null(0),
-            market.round_half_up_expr(pl.col("buy_val").fill_null(0.0)).alias("buy_val_vnd"),
-            market.round_half_up_expr(pl.col("sell_val").fill_null(0.0)).alias("sell_val_vnd"),
-        )
-        .sort("symbol", "_arr")
-    )
-    running = [pl.col(c).clip(lower_bound=0).cum_max().over("symbol").alias(f"_cm_{c}") for c in _LEVELS]
-    f = f.with_columns(running)
-    baseline = pl.int_range(pl.len()).over("symbol") == 0  # a symbol's first row: its level counts, not its delta
-    deltas, corrections = [], []
-    for c in _LEVELS:
-        prev = pl.col(f"_cm_{c}").shift(1).over("symbol").fill_null(0)
-        deltas.append(pl.when(baseline).then(0).otherwise(pl.col(f"_cm_{c}") - prev).alias(f"d_{c}"))
-        corrections.append(pl.col(c) < prev)
-    f = f.with_columns(*deltas, pl.any_horizontal(corrections).alias("correction"), effective_time("symbol"))
-    f = f.with_columns(
-        (pl.col("d_buy_vol") - pl.col("d_sell_vol")).alias("net_vol"),
-        (pl.col("d_buy_val_vnd") - pl.col("d_sell_val_vnd")).alias("net_val_vnd"),
-        (pl.col("_cm_buy_vol") - pl.col("_cm_sell_vol")).alias("cum_net_vol"),
-        (pl.col("_cm_buy_val_vnd") - pl.col("_cm_sell_val_vnd")).alias("cum_net_val_vnd"),
-    )
-    speeds = _speeds(f, {"": "cum_net_vol", "buy_": "_cm_buy_vol", "sell_": "_cm_sell_vol"},
-                     params.foreign.speed_window_s, params.foreign.accel_lag_s)
+    # One Polars query (the levels as received, filled and rounded; room used; the symbol's codes), then numpy per
+    # symbol in (symbol, arrival) order: a micro-batch pays per query, not per row.
+    f, _, _ = arrival_keys(foreign_room, ranks, ties="symbol")
     room, total = pl.col("current_room"), pl.col("total_room")
-    return (
-        f.with_columns(
-            *speeds,
-            pl.when((total > 0) & room.is_not_null()).then(1 - room / total).alias("room_used"),
-        )
-        .sort("_arr")
-        .select(list(schemas.FOREIGN_FLOW))
-        .cast(dict(schemas.FOREIGN_FLOW))
+    cols = f.select(
+        pl.col("buy_vol").fill_null(0),
+        pl.col("sell_vol").fill_null(0),
+        market.round_half_up_expr(pl.col("buy_val").fill_null(0.0)).alias("buy_val_vnd"),
+        market.round_half_up_expr(pl.col("sell_val").fill_null(0.0)).alias("sell_val_vnd"),
+        pl.when((total > 0) & room.is_not_null()).then(1 - room / total).alias("room_used"),
+        stream_codes("symbol").alias("_code"),
     )
+    order, dense = group_by_codes(cols.get_column("_code").to_numpy())
+    baseline = np.ones(order.size, dtype=bool)  # a symbol's first row: its level counts, not its delta
+    baseline[1:] = dense[1:] != dense[:-1]
+    out = {}  # per output column, numpy in (symbol, arrival) order
+    running = {}
+    correction = np.zeros(order.size, dtype=bool)
+    for c in _LEVELS:
+        level = cols.get_column(c).to_numpy()[order]
+        running[c] = cm = running_max(dense, np.maximum(level, 0))
+        prev = np.where(baseline, 0, np.roll(cm, 1))  # the running level of the symbol's previous row, else 0
+        out[f"d_{c}"] = np.where(baseline, 0, cm - prev)
+        correction |= level < prev
+    out["net_vol"] = out["d_buy_vol"] - out["d_sell_vol"]
+    out["net_val_vnd"] = out["d_buy_val_vnd"] - out["d_sell_val_vnd"]
+    out["cum_net_vol"] = running["buy_vol"] - running["sell_vol"]
+    out["cum_net_val_vnd"] = running["buy_val_vnd"] - running["sell_val_vnd"]
+    teff = running_max(dense, local_epoch_s(f.get_column("exch_time"))[order])  # effective_time, per symbol
+    out |= _speeds(dense, teff, {"": out["cum_net_vol"], "buy_": running["buy_vol"], "sell_": running["sell_vol"]},
+                   params.foreign.speed_window_s, params.foreign.accel_lag_s)
+    out["correction"] = correction
+
+    def column(name: str) -> pl.Series:  # an output column in arrival order
+        if name in out:
+            values = np.empty_like(out[name])
+            values[order] = out[name]
+            dtype = schemas.FOREIGN_FLOW[name]
+            return pl.Series(name, values, dtype=dtype, nan_to_null=dtype == pl.Float64)
+        return (cols if name in cols.columns else f).get_column(name)
+
+    flow = pl.DataFrame([column(name) for name in schemas.FOREIGN_FLOW])
+    return flow if flow.schema == schemas.FOREIGN_FLOW else flow.cast(dict(schemas.FOREIGN_FLOW))
 
 
-def _speeds(f: pl.DataFrame, levels: dict[str, str], window_s: int, lag_s: int) -> list[pl.Series]:
-    """``speed_{p}vol_per_min`` and ``accel_{p}vol_per_min`` per prefix ``p`` of ``levels`` (prefix -> running level
-    column), over ``f`` sorted by (symbol, arrival) with ``_teff`` (docs/analytics.md §6): the level's rate since
-    the row ``window_s`` back (else the baseline) over the elapsed effective time, null where none elapsed; the
-    acceleration is the speed minus that of the row ``lag_s`` back, null without one."""
-    idx = StreamIndex(f, "symbol")
-    teff = f.get_column("_teff").to_numpy().astype(np.int64)
+def _speeds(dense: np.ndarray, teff: np.ndarray, levels: dict[str, np.ndarray], window_s: int, lag_s: int
+            ) -> dict[str, np.ndarray]:
+    """``speed_{p}vol_per_min`` and ``accel_{p}vol_per_min`` per prefix ``p`` of ``levels`` (prefix -> running level,
+    Int64), over rows in (symbol, arrival) order with symbol numbers ``dense`` and ``t_eff`` ``teff``
+    (docs/analytics.md §6): the level's rate since the row ``window_s`` back (else the baseline) over the elapsed
+    effective time, NaN where none elapsed; the acceleration is the speed minus that of the row ``lag_s`` back,
+    NaN without one."""
+    idx = StreamIndex(None, codes=dense, teff=teff)
     first = np.searchsorted(idx.codes, idx.codes, side="left")  # the stream's baseline row
     a = idx.last_at_or_before(window_s)
     a = np.where(a >= 0, a, first)
     b = idx.last_at_or_before(lag_s)
     has_b = b >= 0
     b = np.where(has_b, b, 0)
-    out = []
-    for prefix, column in levels.items():
-        level = f.get_column(column).to_numpy().astype(np.int64)
+    out = {}
+    for prefix, level in levels.items():
         speed = _rate(level, level[a], teff - teff[a])
-        accel = np.where(has_b, speed - speed[b], np.nan)
-        out.append(pl.Series(f"speed_{prefix}vol_per_min", speed, dtype=pl.Float64, nan_to_null=True))
-        out.append(pl.Series(f"accel_{prefix}vol_per_min", accel, dtype=pl.Float64, nan_to_null=True))
+        out[f"speed_{prefix}vol_per_min"] = speed
+        out[f"accel_{prefix}vol_per_min"] = np.where(has_b, speed - speed[b], np.nan)
     return out
 
 

@@ -1,6 +1,6 @@
-"""transforms/foreign.py's query-free helpers equal the Polars formulas they stand for: the exchange wall-clock
-seconds of ``EXCH_TIME`` and the arrival key / new-row mask of a frame (one session read from seq; several sessions,
-unsorted rows and ties by Polars)."""
+"""The query-free helpers of transforms/windows.py (foreign flow and the alerts use them) equal the Polars
+formulas they stand for: the exchange wall-clock seconds of ``EXCH_TIME`` and the arrival key / new-row mask of a
+frame (one session read from seq; several sessions, unsorted rows and ties by Polars)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from transforms import schemas
-from transforms.foreign import arrival_keys, foreign_flow, local_epoch_s
-from transforms.windows import after_key, arrival_key, arrival_order
+from transforms.foreign import foreign_flow
+from transforms.windows import after_key, arrival_key, arrival_keys, arrival_order, local_epoch_s
 
 
 @settings(max_examples=50, deadline=None)

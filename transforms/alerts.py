@@ -13,16 +13,17 @@ import numpy as np
 import polars as pl
 
 from transforms import schemas
-from transforms.foreign import arrival_keys, local_epoch_s
 from transforms.params import DEFAULT_PARAMS, AlertParams, AnalyticsParams
 from transforms.windows import (
     StreamIndex,
     after_key,
     arrival_key,
+    arrival_keys,
     arrival_order,
     cooldown_from,
     effective_time,
     group_by_codes,
+    local_epoch_s,
     running_max,
 )
 

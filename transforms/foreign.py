@@ -14,71 +14,20 @@ import polars as pl
 
 from transforms import schemas
 
-from market import clock
 from market import rules as market
 from market.reference_data import UNKNOWN_SECTOR, sectors
 from transforms.params import DEFAULT_PARAMS, AnalyticsParams
 from transforms.windows import (
     StreamIndex,
-    after_key,
-    arrival_key,
+    arrival_keys,
     arrival_order,
     group_by_codes,
+    local_epoch_s,
     running_max,
     stream_codes,
 )
 
 _LEVELS = ("buy_vol", "sell_vol", "buy_val_vnd", "sell_val_vnd")
-
-
-_ICT_S = int(clock.ICT.utcoffset(None).total_seconds())
-_ICT_SINCE_US = 189_302_400 * 10**6  # 1976-01-01 UTC: Asia/Ho_Chi_Minh has been UTC+7 since June 1975 (tzdata)
-
-
-def local_epoch_s(exch_time: pl.Series) -> np.ndarray:
-    """Int64 epoch seconds of the exchange wall clock, as ``exch_time.dt.replace_time_zone(None).dt.epoch("s")``
-    (:func:`~transforms.windows.effective_time`'s seconds): for ``EXCH_TIME`` without nulls from the UTC
-    microseconds and the fixed UTC+7 (Vietnam has no daylight saving, ``market.clock``; from 1976), without a
-    Polars query; else by Polars."""
-    if exch_time.dtype == schemas.EXCH_TIME and exch_time.null_count() == 0:
-        us = exch_time.cast(pl.Int64).to_numpy()
-        if us.size and us.min() >= _ICT_SINCE_US:
-            return us // 1_000_000 + _ICT_S
-    return exch_time.dt.replace_time_zone(None).dt.epoch("s").to_numpy().astype(np.int64)
-
-
-def arrival_keys(frame: pl.DataFrame, ranks: dict[str, int], after: tuple[str, int] | None = None, *,
-                 ties: str | None = None) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """``frame`` in arrival order, its arrival key ``_arr`` (:func:`~transforms.windows.arrival_key`) and which rows
-    arrived after ``after`` (:func:`~transforms.windows.after_key`; all when None), both numpy, per row.
-
-    One capture session (the usual case, checked on the session column): the key is its rank and seq, read without
-    a Polars query. The frame is sorted by the key only when it is not already in arrival order (the live step's
-    frames are); with ``ties`` (a column), rows of one frame are ordered by that column.
-    """
-    session = frame.get_column("session")
-    first = session[0] if frame.height else None
-    if first is not None and first in ranks and session[-1] == first and session.is_sorted():  # one session
-        arr = frame.get_column("seq").to_numpy().astype(np.int64) + ranks[first] * (1 << 40)
-        new = None
-    else:
-        keys = frame.select(arrival_key(ranks), after_key(after).alias("_new"))
-        arr, new = keys.get_column("_arr").to_numpy(), keys.get_column("_new").to_numpy()
-    step = arr[1:] - arr[:-1]
-    if arr.size > 1 and not bool((step > 0).all() if ties else (step >= 0).all()):
-        by = ["_arr", ties] if ties else ["_arr"]
-        return arrival_keys(frame.with_columns(arrival_key(ranks)).sort(by, maintain_order=bool(ties)).drop("_arr"),
-                            ranks, after, ties=None)
-    if new is None:
-        if after is None or first > after[0]:
-            new = np.ones(arr.size, dtype=bool)
-        elif first == after[0]:
-            new = frame.get_column("seq").to_numpy() > after[1]
-        else:
-            new = np.zeros(arr.size, dtype=bool)
-    elif new.size != arr.size:  # after is None: a literal True
-        new = np.ones(arr.size, dtype=bool)
-    return frame, arr, new
 
 
 def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None,

@@ -13,6 +13,7 @@ import functools
 import numpy as np
 import polars as pl
 
+from market import clock
 from transforms.schemas import EXCH_TIME
 
 _SPAN = 10**9  # seconds between two streams' keys: more than any span of exchange time plus any window
@@ -179,3 +180,53 @@ def after_key(key: tuple[str, int] | None) -> pl.Expr:
 def minute_floor(col: str = "exch_time") -> pl.Expr:
     """Start of the exchange-time minute, same dtype (Datetime[us, Asia/Ho_Chi_Minh])."""
     return pl.col(col).dt.truncate("1m").cast(EXCH_TIME)
+
+
+_ICT_S = int(clock.ICT.utcoffset(None).total_seconds())
+_ICT_SINCE_US = 189_302_400 * 10**6  # 1976-01-01 UTC: Asia/Ho_Chi_Minh has been UTC+7 since June 1975 (tzdata)
+
+
+def local_epoch_s(exch_time: pl.Series) -> np.ndarray:
+    """Int64 epoch seconds of the exchange wall clock, as ``exch_time.dt.replace_time_zone(None).dt.epoch("s")``
+    (:func:`~transforms.windows.effective_time`'s seconds): for ``EXCH_TIME`` without nulls from the UTC
+    microseconds and the fixed UTC+7 (Vietnam has no daylight saving, ``market.clock``; from 1976), without a
+    Polars query; else by Polars."""
+    if exch_time.dtype == EXCH_TIME and exch_time.null_count() == 0:
+        us = exch_time.cast(pl.Int64).to_numpy()
+        if us.size and us.min() >= _ICT_SINCE_US:
+            return us // 1_000_000 + _ICT_S
+    return exch_time.dt.replace_time_zone(None).dt.epoch("s").to_numpy().astype(np.int64)
+
+
+def arrival_keys(frame: pl.DataFrame, ranks: dict[str, int], after: tuple[str, int] | None = None, *,
+                 ties: str | None = None) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """``frame`` in arrival order, its arrival key ``_arr`` (:func:`~transforms.windows.arrival_key`) and which rows
+    arrived after ``after`` (:func:`~transforms.windows.after_key`; all when None), both numpy, per row.
+
+    One capture session (the usual case, checked on the session column): the key is its rank and seq, read without
+    a Polars query. The frame is sorted by the key only when it is not already in arrival order (the live step's
+    frames are); with ``ties`` (a column), rows of one frame are ordered by that column.
+    """
+    session = frame.get_column("session")
+    first = session[0] if frame.height else None
+    if first is not None and first in ranks and session[-1] == first and session.is_sorted():  # one session
+        arr = frame.get_column("seq").to_numpy().astype(np.int64) + ranks[first] * (1 << 40)
+        new = None
+    else:
+        keys = frame.select(arrival_key(ranks), after_key(after).alias("_new"))
+        arr, new = keys.get_column("_arr").to_numpy(), keys.get_column("_new").to_numpy()
+    step = arr[1:] - arr[:-1]
+    if arr.size > 1 and not bool((step > 0).all() if ties else (step >= 0).all()):
+        by = ["_arr", ties] if ties else ["_arr"]
+        return arrival_keys(frame.with_columns(arrival_key(ranks)).sort(by, maintain_order=bool(ties)).drop("_arr"),
+                            ranks, after, ties=None)
+    if new is None:
+        if after is None or first > after[0]:
+            new = np.ones(arr.size, dtype=bool)
+        elif first == after[0]:
+            new = frame.get_column("seq").to_numpy() > after[1]
+        else:
+            new = np.zeros(arr.size, dtype=bool)
+    elif new.size != arr.size:  # after is None: a literal True
+        new = np.ones(arr.size, dtype=bool)
+    return frame, arr, new

@@ -56,12 +56,12 @@ def assert_split_equal(raw: pl.DataFrame, day: date, cuts: list[int], expected: 
     for n in ROW_TABLES:
         got = pl.concat(parts[n], how="vertical")
         try:
-            assert_frame_equal(got, expected[n])
+            assert_frame_equal(got, expected[n], check_exact=True)  # the same answers, to the last bit
         except AssertionError as e:
             raise AssertionError(f"row table {n!r} differs for cuts {sorted(cuts)}: {e}") from None
     for n in SNAPSHOT_TABLES:
         try:
-            assert_frame_equal(snap[n], expected[n])
+            assert_frame_equal(snap[n], expected[n], check_exact=True)
         except AssertionError as e:
             raise AssertionError(f"snapshot table {n!r} differs for cuts {sorted(cuts)}: {e}") from None
     assert state.frames_total == raw.height

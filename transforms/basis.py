@@ -44,9 +44,14 @@ def basis(trades: pl.DataFrame, indices: pl.DataFrame, *, futures_override: str 
         .filter(pl.col("spot").is_not_null())
     )
     b = pl.col("price") - pl.col("spot")
+    # basis_pct in numpy: Polars divides by a column it holds as one broadcast value (what join_asof returns when
+    # a single spot row matches, as in a micro-batch after the carried spot) by multiplying with its reciprocal,
+    # one ulp off the division it does otherwise; live and replay must agree to the last bit
+    price, spot_value = out.get_column("price").to_numpy(), out.get_column("spot").to_numpy()
+    pct = pl.Series("basis_pct", (price - spot_value) / spot_value * 100, dtype=pl.Float64)
     return out.select(
         "session", "seq", "trading_date", "exch_time", "symbol",
         (pl.col("symbol") == pl.col("trading_date").replace_strict(fronts, return_dtype=pl.String)).alias("is_front_month"),
         pl.col("price").alias("futures_price"), "spot",
-        b.alias("basis_pts"), (b / pl.col("spot") * 100).alias("basis_pct"), (b > 0).alias("premium"), "volume",
+        b.alias("basis_pts"), pct, (b > 0).alias("premium"), "volume",
     ).cast(dict(schemas.BASIS))

@@ -61,9 +61,16 @@ def foreign_flow(foreign_room: pl.DataFrame, ranks: dict[str, int] | None = None
         pl.col("sell_vol").fill_null(0),
         market.round_half_up_expr(pl.col("buy_val").fill_null(0.0)).alias("buy_val_vnd"),
         market.round_half_up_expr(pl.col("sell_val").fill_null(0.0)).alias("sell_val_vnd"),
-        pl.when((total > 0) & room.is_not_null()).then(1 - room / total).alias("room_used"),
+        room.cast(pl.Float64).alias("_room"),
+        total.cast(pl.Float64).alias("_total"),
         stream_codes("symbol").alias("_code"),
     )
+    # room_used in numpy: Polars divides by a column it holds as one broadcast value by multiplying with its
+    # reciprocal (one ulp off its division otherwise), and live and replay must agree to the last bit
+    room_f, total_f = cols.get_column("_room").to_numpy(), cols.get_column("_total").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        used = np.where((total_f > 0) & ~np.isnan(room_f), 1 - room_f / total_f, np.nan)
+    cols = cols.with_columns(pl.Series("room_used", used, dtype=pl.Float64, nan_to_null=True))
     order, dense = group_by_codes(cols.get_column("_code").to_numpy())
     baseline = np.ones(order.size, dtype=bool)  # a symbol's first row: its level counts, not its delta
     baseline[1:] = dense[1:] != dense[:-1]
